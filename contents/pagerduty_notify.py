@@ -1,0 +1,24 @@
+"""Rundeck to PagerDuty notification entrypoint.
+
+Run by the plugin's loader as ``python3 pagerduty_notify.py <provider>``
+with the environment contract in README.md; runs the same by hand.
+The bundled pure-Python dependencies live in ``vendor/`` beside this file.
+"""
+
+import os
+import sys
+
+if sys.version_info < (3, 8):
+    sys.stderr.write(
+        "ERROR: pagerduty-notify needs Python 3.8 or newer, this is %d.%d\n"
+        % sys.version_info[:2]
+    )
+    sys.exit(2)
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [_HERE, os.path.join(_HERE, "vendor")]
+
+from pdnotify.cli import main  # noqa: E402
+
+if __name__ == "__main__":
+    sys.exit(main())

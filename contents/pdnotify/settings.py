@@ -1,0 +1,130 @@
+"""Checks the Send Event properties and turns them into typed settings.
+
+Every check names the property in its message and never echoes a key.
+Text properties are kept raw here; templates are rendered later.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Dict, Optional
+from urllib.parse import urlsplit
+
+from .errors import ConfigError
+
+ACTIONS = ("auto", "trigger", "acknowledge", "resolve")
+SEVERITIES = ("auto", "critical", "error", "warning", "info")
+
+# Events API v2 hosts per service region (pagerduty.md §1.1).
+EVENTS_URLS = {
+    "us": "https://events.pagerduty.com",
+    "eu": "https://events.eu.pagerduty.com",
+}
+
+DEFAULT_TIMEOUT = 60
+"""Seconds one notification may take in all, well under Rundeck's 120."""
+
+MAX_TIMEOUT = 600
+
+TEXT_PROPERTIES = (
+    "dedupe_key", "summary", "source", "component", "group", "class",
+    "images", "custom_details",
+)
+
+# Integration keys are 32 characters of letters and digits (pagerduty.md
+# §1.2); anything else is most likely a REST API key or a pasted typo.
+_KEY_SHAPE = re.compile(r"[A-Za-z0-9]{32}")
+
+
+@dataclasses.dataclass(frozen=True)
+class EventSettings:
+    """The Send Event properties, checked."""
+
+    integration_key: str = dataclasses.field(repr=False)
+    action: str
+    severity: str
+    events_url: str
+    timeout: int
+    text: Dict[str, str]
+
+
+def event_settings(config: Dict[str, str]) -> EventSettings:
+    """Check the RD_CONFIG_* values of pagerduty-send-event."""
+    return EventSettings(
+        integration_key=_integration_key(config.get("integration_key")),
+        action=_choice(config, "action", ACTIONS),
+        severity=_choice(config, "severity", SEVERITIES),
+        events_url=_events_url(config),
+        timeout=timeout(config),
+        text={k: config[k] for k in TEXT_PROPERTIES if config.get(k)},
+    )
+
+
+def timeout(config: Dict[str, str]) -> int:
+    """The total time limit in seconds, from the ``timeout`` property."""
+    raw = (config.get("timeout") or "").strip()
+    if not raw:
+        return DEFAULT_TIMEOUT
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(
+            "timeout: %r is not a whole number of seconds" % raw[:40]
+        ) from None
+    if not 1 <= value <= MAX_TIMEOUT:
+        raise ConfigError(
+            "timeout: %d is outside 1 to %d seconds" % (value, MAX_TIMEOUT)
+        )
+    return value
+
+
+def _integration_key(raw: Optional[str]) -> str:
+    key = (raw or "").strip()
+    if not key:
+        raise ConfigError("integration_key: is required and empty")
+    if not _KEY_SHAPE.fullmatch(key):
+        raise ConfigError(
+            "integration_key: must be the 32-character Events API v2 "
+            "integration key of a PagerDuty service (got %d characters)"
+            % len(key)
+        )
+    return key
+
+
+def _choice(
+    config: Dict[str, str], name: str, allowed: tuple, default: str = "auto"
+) -> str:
+    value = (config.get(name) or default).strip().lower()
+    if value not in allowed:
+        raise ConfigError(
+            "%s: %r is not one of %s"
+            % (name, value[:40], ", ".join(allowed))
+        )
+    return value
+
+
+def _events_url(config: Dict[str, str]) -> str:
+    override = (config.get("events_url") or "").strip()
+    if override:
+        return base_url("events_url", override)
+    return EVENTS_URLS[_choice(config, "region", tuple(EVENTS_URLS), "us")]
+
+
+def base_url(name: str, raw: str) -> str:
+    """Check a base URL override: http(s), a host, no query or secret."""
+    try:
+        parts = urlsplit(raw)
+        parts.port  # raises ValueError on a bad port
+    except ValueError as err:
+        raise ConfigError("%s: not a URL: %s" % (name, err)) from None
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ConfigError(
+            "%s: must look like https://host[:port], got %r"
+            % (name, raw[:80])
+        )
+    if parts.username or parts.password:
+        raise ConfigError("%s: must not contain credentials" % name)
+    if parts.query or parts.fragment:
+        raise ConfigError("%s: must not have a query or fragment" % name)
+    return raw.rstrip("/")

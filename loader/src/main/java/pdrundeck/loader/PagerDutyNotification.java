@@ -1,0 +1,162 @@
+/*
+ * Why this loader exists
+ * ----------------------
+ * Rundeck only runs script plugins (a zip with plugin.yaml and a script) for the
+ * services that implement ScriptPluginProviderLoadable, and Notification is not one
+ * of them, in any Rundeck version: a script zip declaring a Notification provider is
+ * listed but never loads (docs/rundeck.md, section 0). Java jar plugins do load.
+ *
+ * So the providers keep the script-plugin shape (plugin.yaml, a Python entrypoint
+ * reading RD_* variables), and this small jar plugin does for Notification what
+ * Rundeck does for script plugins of other services: it describes each provider
+ * from the bundled descriptor, extracts the bundled Python tree, exports the
+ * notification as RD_* environment variables and runs
+ * "<script-interpreter> <script-file> <script-args>", returning true only on exit
+ * status 0. All product logic stays in Python; keep this side generic.
+ */
+package pdrundeck.loader;
+
+import com.dtolabs.rundeck.core.plugins.Plugin;
+import com.dtolabs.rundeck.core.plugins.configuration.AcceptsServices;
+import com.dtolabs.rundeck.core.plugins.configuration.Describable;
+import com.dtolabs.rundeck.core.plugins.configuration.Description;
+import com.dtolabs.rundeck.plugins.notification.NotificationPlugin;
+import com.dtolabs.rundeck.plugins.util.DescriptionBuilder;
+import org.rundeck.app.spi.Services;
+
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+import static pdrundeck.loader.ScriptProcess.LOG;
+
+/**
+ * Shared body of the Notification providers. A subclass only carries the
+ * {@code @Plugin} annotation that names its provider.
+ */
+public abstract class PagerDutyNotification
+        implements NotificationPlugin, Describable, AcceptsServices {
+
+    static final int DEFAULT_TIMEOUT = 60;
+    static final int MAX_TIMEOUT = 600;
+    /** Time beyond the script's own timeout for Python start-up and clean exit. */
+    static final int GRACE_SECONDS = 15;
+
+    /** Rundeck makes an instance per use: cache descriptions per class loader. */
+    private static final Map<String, Description> DESCRIPTIONS =
+            new ConcurrentHashMap<>();
+
+    private volatile Services services;
+
+    /** The provider name from this class's {@code @Plugin} annotation. */
+    public final String providerName() {
+        Plugin plugin = getClass().getAnnotation(Plugin.class);
+        return plugin != null ? plugin.name() : getClass().getSimpleName();
+    }
+
+    @Override
+    public Description getDescription() {
+        return DESCRIPTIONS.computeIfAbsent(
+                providerName(), PagerDutyNotification::describe);
+    }
+
+    /**
+     * Rundeck calls this right after configuring the instance. The Services give
+     * Key Storage (KeyStorageTree) with the executing user's authorization.
+     */
+    @Override
+    public void setServices(Services services) {
+        this.services = services;
+    }
+
+    protected Services getServices() {
+        return services;
+    }
+
+    @Override
+    public boolean postNotification(String trigger, Map executionData, Map config) {
+        String provider = providerName();
+        try {
+            return notify(provider, trigger, orEmpty(executionData), orEmpty(config));
+        } catch (LoaderException e) {
+            LOG.error("{}: notification failed: {}", provider, e.getMessage());
+        } catch (RuntimeException | LinkageError e) {
+            // Only the type and place: a foreign message might quote a value.
+            StackTraceElement[] at = e.getStackTrace();
+            LOG.error("{}: notification failed: {}{}", provider, e.getClass().getName(),
+                    at.length > 0 ? " at " + at[0] : "");
+        }
+        return false;
+    }
+
+    private boolean notify(String provider, String trigger, Map<?, ?> executionData,
+            Map<?, ?> config) throws LoaderException {
+        Descriptor descriptor = Descriptor.bundled();
+        if (!descriptor.hasProvider(provider)) {
+            throw new LoaderException("this build of the plugin has no " + provider);
+        }
+        // Fails on a broken descriptor, rather than running without the properties.
+        descriptor.describe(provider);
+        Path contents = Bundle.bundled().contentsDir();
+        Path script = scriptPath(contents, descriptor.scriptFile(provider));
+        List<String> command = ScriptCommand.build(descriptor.interpreter(provider),
+                script, descriptor.scriptArgs(provider), config);
+        Map<String, String> contract = ScriptEnvironment.contract(
+                String.valueOf(trigger), executionData, config);
+        int timeout = timeoutSeconds(config.get("timeout"));
+        LOG.debug("{}: running {} for trigger {}",
+                provider, script.getFileName(), trigger);
+        return ScriptProcess.run(provider, command, contents, contract,
+                timeout + GRACE_SECONDS);
+    }
+
+    private static Path scriptPath(Path contents, String scriptFile)
+            throws LoaderException {
+        if (scriptFile == null || scriptFile.trim().isEmpty()) {
+            throw new LoaderException("the descriptor names no script-file");
+        }
+        Path script = contents.resolve(scriptFile.trim()).normalize();
+        if (!script.startsWith(contents)
+                || !Files.isRegularFile(script, LinkOption.NOFOLLOW_LINKS)) {
+            throw new LoaderException("script file was not found: " + script);
+        }
+        return script;
+    }
+
+    /** The "timeout" property in seconds: 60 if absent or unreadable, kept to 1..600. */
+    static int timeoutSeconds(Object value) {
+        int seconds;
+        try {
+            seconds = Integer.parseInt(String.valueOf(value).trim());
+        } catch (NumberFormatException e) {
+            seconds = DEFAULT_TIMEOUT;
+        }
+        return Math.max(1, Math.min(MAX_TIMEOUT, seconds));
+    }
+
+    private static Description describe(String provider) {
+        try {
+            Descriptor descriptor = Descriptor.bundled();
+            if (descriptor.hasProvider(provider)) {
+                return descriptor.describe(provider);
+            }
+            LOG.warn("{}: not in this build's descriptor; it cannot run", provider);
+        } catch (LoaderException e) {
+            LOG.error("{}: cannot describe the provider: {}", provider, e.getMessage());
+        }
+        // A bare description still lets Rundeck list the plugin instead of failing.
+        return DescriptionBuilder.builder()
+                .name(provider)
+                .title(provider)
+                .description("Unavailable in this build of the plugin.")
+                .build();
+    }
+
+    private static Map<?, ?> orEmpty(Map<?, ?> map) {
+        return map != null ? map : Collections.emptyMap();
+    }
+}

@@ -1,0 +1,1 @@
+"""Local PagerDuty stand-in server and schema helper for tests."""
