@@ -1,0 +1,133 @@
+"""The jar as Rundeck loads it: rundeck-core's jar-plugin loader, the
+descriptions the job form shows, and notifications end to end."""
+
+from __future__ import annotations
+
+import pytest
+
+import build
+from jobenv import KEY
+from rundeck_sim import SECURE_VALUE, describe, notify
+from standin.server import StandIn
+
+SEND = "pagerduty-send-event"
+
+
+@pytest.fixture(scope="module")
+def standin():
+    with StandIn() as server:
+        yield server
+
+
+@pytest.fixture
+def pd(standin):
+    standin.reset()
+    return standin
+
+
+def config(pd, **more):
+    return dict({"integration_key": KEY, "events_url": pd.url}, **more)
+
+
+def events(pd):
+    return [r["json"] for r in pd.requests()]
+
+
+def test_loader_descriptions_match_plugin_yaml(jar):
+    shown = {p["name"]: p for p in describe(jar)["providers"]}
+    for provider in build.load_meta()["providers"]:
+        desc = shown[provider["name"]]
+        assert desc["title"] == provider["title"]
+        assert desc["description"] == provider["description"]
+        props = [p["name"] for p in desc["properties"]]
+        assert props == [c["name"] for c in provider["config"]]
+        for declared, seen in zip(provider["config"], desc["properties"]):
+            assert seen["type"] == declared["type"]
+            assert seen["title"] == declared["title"]
+            assert seen["required"] == (declared.get("required") == "true")
+            assert seen["defaultValue"] == declared.get("default")
+            assert (seen["values"] or []) == build._values(declared)
+            assert seen["scope"] == declared.get("scope")
+            assert (seen["renderingOptions"] or {}) == declared.get(
+                "renderingOptions", {})
+
+
+def test_loader_failure_then_success_opens_then_resolves(jar, pd):
+    ok, log = notify(jar, "failure", config(pd), exec_id=41)
+    assert ok, log
+    ok, log = notify(jar, "success", config(pd), exec_id=42)
+    assert ok, log
+    sent = events(pd)
+    assert [e["event_action"] for e in sent] == ["trigger", "resolve"]
+    assert sent[0]["dedup_key"] == sent[1]["dedup_key"]
+    assert [a["status"] for a in pd.alerts()] == ["resolved"]
+    assert KEY not in log
+
+
+@pytest.mark.parametrize("trigger,action,severity,words", [
+    ("start", "trigger", "info", "started"),
+    ("success", "resolve", "info", "succeeded"),
+    ("failure", "trigger", "error", "failed"),
+    ("avgduration", "trigger", "warning", "longer than its average"),
+    ("retryablefailure", "trigger", "warning", "will be retried"),
+])
+def test_loader_each_trigger_sends_the_default_event(
+    jar, pd, trigger, action, severity, words
+):
+    ok, log = notify(jar, trigger, config(pd))
+    assert ok, log
+    [event] = events(pd)
+    assert event["event_action"] == action
+    assert event["payload"]["severity"] == severity
+    assert words in event["payload"]["summary"]
+    assert event["payload"]["custom_details"]["execution"]["id"] == "42"
+    assert event["client_url"] == "http://127.0.0.1:4440/"
+
+
+def test_loader_secure_option_value_never_leaves(jar, pd):
+    ok, log = notify(jar, "failure", config(pd))
+    assert ok, log
+    [seen] = pd.requests()
+    assert SECURE_VALUE not in seen["body"]
+    assert SECURE_VALUE not in log
+    assert seen["json"]["payload"]["custom_details"]["options"] == {
+        "env": "prod"}
+
+
+def test_loader_project_level_property_applies(jar, pd):
+    project = "project.plugin.Notification.%s.severity=critical\n" % SEND
+    ok, log = notify(jar, "failure", config(pd),
+                     props={"--project-props": project})
+    assert ok, log
+    assert events(pd)[0]["payload"]["severity"] == "critical"
+
+
+def test_loader_python_failure_fails_the_notification(jar, pd):
+    ok, log = notify(jar, "failure", config(pd, integration_key="short"))
+    assert not ok
+    assert "integration_key: must be the 32-character" in log
+    assert "%s: notification failed (exit status 2)" % SEND in log
+    assert pd.requests() == []
+
+
+def test_loader_missing_interpreter_is_one_clear_line(jar, pd):
+    framework = "framework.plugin.Notification.%s.interpreter=python9\n" % SEND
+    ok, log = notify(jar, "failure", config(pd),
+                     props={"--framework-props": framework})
+    assert not ok
+    assert "python9" in log and "3.8" in log
+    assert "Exception" not in log
+
+
+def test_loader_kills_a_notification_past_its_bound(jar, pd):
+    # The interpreter here ignores the script and sleeps: only the loader's
+    # own bound (timeout + 15 s) can end it.
+    framework = ("framework.plugin.Notification.%s.interpreter="
+                 "sh -c 'sleep 600'\n" % SEND)
+    # timeout has Project scope: Rundeck ignores it in a job's own config.
+    project = "project.plugin.Notification.%s.timeout=1\n" % SEND
+    ok, log = notify(jar, "failure", config(pd, timeout="999"),
+                     props={"--framework-props": framework,
+                            "--project-props": project}, timeout=120)
+    assert not ok
+    assert "timed out after 16 s" in log
