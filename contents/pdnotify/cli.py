@@ -12,7 +12,12 @@ from .errors import ConfigError, PluginError
 log = logging.getLogger("pdnotify")
 
 # Provider name in plugin.yaml's script-args -> its module's run().
-PROVIDERS = {"send-event": "send_event"}
+PROVIDERS = {
+    "send-event": "send_event",
+    "escalate-incident": "escalate",
+    "run-response-play": "response_play",
+    "start-incident-workflow": "workflow",
+}
 
 # Config properties that hold secrets; never logged (see log.Redactor).
 SECRET_PROPERTIES = ("integration_key", "api_key")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 
 class PluginError(Exception):
     """A failure reported as one line and an exit status."""
@@ -19,6 +21,10 @@ class RejectedError(PluginError):
     """PagerDuty answered that the request is wrong; retrying won't help."""
 
     exit_code = 3
+
+    def __init__(self, message: str, status: Optional[int] = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class NotDeliveredError(PluginError):

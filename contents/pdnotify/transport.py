@@ -52,13 +52,13 @@ class Sender:
         self,
         step: str,
         time_limit: float,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        clock: Optional[Callable[[], float]] = None,
+        sleep: Optional[Callable[[float], None]] = None,
     ) -> None:
         self.step = step
-        self._clock = clock
-        self._sleep = sleep
-        self._deadline = clock() + time_limit
+        self._clock = clock or time.monotonic
+        self._sleep = sleep or time.sleep
+        self._deadline = self._clock() + time_limit
         self._time_limit = time_limit
         self._session: Any = None
 
@@ -71,9 +71,14 @@ class Sender:
 
     def request(
         self, method: str, url: str, body: Optional[Dict[str, Any]],
-        headers: Optional[Dict[str, str]] = None,
+        headers: Optional[Dict[str, str]] = None, once: bool = False,
     ) -> Response:
-        """Send until a final answer or the deadline; raise unless 2xx."""
+        """Send until a final answer or the deadline; raise unless 2xx.
+
+        ``once``: the request starts something (a workflow); it is retried
+        only when PagerDuty surely did not act on it (429, or no connection
+        was made), never after a 5xx or a lost reply.
+        """
         attempt = 0
         while True:
             attempt += 1
@@ -81,6 +86,7 @@ class Sender:
                 reply = self._attempt(method, url, body, headers)
             except _NetworkError as err:
                 last, hint = "%s" % err, None
+                unsure = err.sent
             else:
                 if 200 <= reply.status <= 299:
                     return reply
@@ -88,10 +94,16 @@ class Sender:
                 if not retryable(reply.status):
                     raise RejectedError(
                         "%s: PagerDuty rejected the request (status %d): %s"
-                        % (self.step, reply.status, message)
+                        % (self.step, reply.status, message), reply.status
                     )
                 last = "status %d: %s" % (reply.status, message)
                 hint = wait_hint(reply.headers)
+                unsure = reply.status != 429
+            if once and unsure:
+                raise NotDeliveredError(
+                    "%s: not retried, PagerDuty may have acted on it; "
+                    "check the incident (%s)" % (self.step, last)
+                )
             self._wait_or_give_up(attempt, last, hint)
 
     def _wait_or_give_up(
@@ -133,11 +145,16 @@ class Sender:
             )
         except requests.exceptions.SSLError as err:
             raise _NetworkError("TLS error: %s" % _first_line(err)) from None
+        except requests.exceptions.ConnectTimeout:
+            raise _NetworkError(
+                "no connection within %.0f s" % timeout[0], sent=False
+            ) from None
         except requests.exceptions.Timeout:
             raise _NetworkError("no reply within %.0f s" % timeout[1]) from None
         except requests.exceptions.RequestException as err:
             raise _NetworkError(
-                "connection failed: %s" % _first_line(err)
+                "connection failed: %s" % _first_line(err),
+                sent=not _never_connected(err),
             ) from None
         return Response(reply.status_code, _decode(reply), dict(reply.headers))
 
@@ -150,7 +167,19 @@ class Sender:
 
 
 class _NetworkError(Exception):
-    """The request got no HTTP answer."""
+    """The request got no HTTP answer; ``sent``: it may have arrived."""
+
+    def __init__(self, message: str, sent: bool = True) -> None:
+        super().__init__(message)
+        self.sent = sent
+
+
+def _never_connected(err: Exception) -> bool:
+    """True when no connection was made, so nothing reached PagerDuty."""
+    from urllib3.exceptions import ConnectTimeoutError
+
+    reason = getattr(err.args[0], "reason", None) if err.args else None
+    return isinstance(reason, ConnectTimeoutError)
 
 
 def backoff(attempt: int) -> float:
