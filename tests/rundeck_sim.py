@@ -67,6 +67,7 @@ def notify(
     jar: Path, trigger: str, config: Dict[str, str],
     exec_id: int = 42, extra: Optional[List[str]] = None,
     props: Optional[Dict[str, str]] = None, timeout: float = 180,
+    provider: str = "pagerduty-send-event",
 ) -> Tuple[bool, str]:
     """postNotification through the harness: (its result, its log)."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -75,7 +76,7 @@ def notify(
         cfg = Path(tmp, "config.json")
         cfg.write_text(json.dumps(config))
         cmd = ["java", "-jar", str(HARNESS), "notify", str(jar),
-               "pagerduty-send-event", trigger, str(execution), str(cfg)]
+               provider, trigger, str(execution), str(cfg)]
         for flag, text in (props or {}).items():
             path = Path(tmp, flag.strip("-") + ".properties")
             path.write_text(text)

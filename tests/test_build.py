@@ -17,6 +17,18 @@ CONTRACT = {
         "source", "component", "group", "class", "images", "custom_details",
         "region", "events_url", "timeout", "interpreter",
     ],
+    "pagerduty-escalate-incident": [
+        "api_key", "email", "incident_id", "incident_key",
+        "escalation_level", "region", "api_url", "timeout", "interpreter",
+    ],
+    "pagerduty-run-response-play": [
+        "api_key", "email", "incident_id", "incident_key",
+        "response_play_id", "region", "api_url", "timeout", "interpreter",
+    ],
+    "pagerduty-start-incident-workflow": [
+        "api_key", "incident_id", "incident_key", "workflow_id", "region",
+        "api_url", "timeout", "interpreter",
+    ],
 }
 
 
@@ -90,8 +102,10 @@ def test_jar_manifest_declares_the_loader_classes(jar):
         head = zf.read("META-INF/MANIFEST.MF").decode()
     assert names[:2] == ["META-INF/", "META-INF/MANIFEST.MF"]
     assert "Rundeck-Plugin-Archive: true" in head
-    assert "Rundeck-Plugin-Classnames: pdrundeck.loader.SendEventNotifica" in (
-        head)
+    classes = "".join(head.replace("\r\n ", "").split("\r\n"))
+    for name in ("SendEvent", "EscalateIncident", "RunResponsePlay",
+                 "StartIncidentWorkflow"):
+        assert "pdrundeck.loader.%sNotification" % name in classes
     assert "pdrundeck/loader/SendEventNotification.class" in names
 
 

@@ -3,6 +3,8 @@ descriptions the job form shows, and notifications end to end."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 import build
@@ -131,3 +133,76 @@ def test_loader_kills_a_notification_past_its_bound(jar, pd):
                             "--project-props": project}, timeout=120)
     assert not ok
     assert "timed out after 16 s" in log
+
+
+TOKEN = "y_NbAkKc66ryYTWUXYEu"
+EVENTS_PATH = "keys/project/demo/pagerduty/events-key"
+API_PATH = "keys/project/demo/pagerduty/api-key"
+
+
+@pytest.fixture
+def keys(tmp_path):
+    """A Key Storage holding both keys as password entries."""
+    path = tmp_path / "keys.json"
+    path.write_text(json.dumps({EVENTS_PATH: KEY + "\n", API_PATH: TOKEN}))
+    return ["--keys", str(path)]
+
+
+def test_loader_reads_the_integration_key_from_key_storage(jar, pd, keys):
+    ok, log = notify(jar, "failure", config(pd, integration_key=EVENTS_PATH),
+                     extra=keys)
+    assert ok, log
+    assert [r["json"]["routing_key"] for r in pd.requests()] == [KEY]
+    assert KEY not in log
+
+
+def test_loader_unreadable_key_path_sends_nothing(jar, pd, keys):
+    missing = "keys/project/demo/pagerduty/nope"
+    ok, log = notify(jar, "failure", config(pd, integration_key=missing),
+                     extra=keys)
+    assert not ok
+    assert 'integration_key: cannot read Key Storage path "%s"' % missing in log
+    assert "nothing was sent" in log
+    assert pd.requests() == []
+
+
+def test_loader_avgduration_escalates_what_failure_opened(jar, pd, keys):
+    """Issue 3's job: On Failure sends an event; On Average Duration of
+    the next run escalates that incident by its key, with the REST key
+    read from Key Storage."""
+    pd.add_api_key(TOKEN)
+    ok, log = notify(jar, "failure", config(pd), exec_id=41, extra=keys)
+    assert ok, log
+    escalate = {
+        "api_key": API_PATH, "email": "oncall@example.test",
+        "incident_key": "rundeck:{{ job.project }}:job:{{ job.id }}",
+        "escalation_level": "2", "api_url": pd.url,
+    }
+    ok, log = notify(jar, "avgduration", escalate, exec_id=42, extra=keys,
+                     provider="pagerduty-escalate-incident")
+    assert ok, log
+    [incident] = pd.incidents()
+    assert incident["escalation_level"] == 2
+    assert incident["incident_key"] == pd.requests()[0]["json"]["dedup_key"]
+    assert TOKEN not in log and KEY not in log
+
+
+@pytest.mark.parametrize("provider,extra_config", [
+    ("pagerduty-start-incident-workflow", {"workflow_id": "PSFEVL7"}),
+    ("pagerduty-run-response-play", {"response_play_id": "PRP0001",
+                                     "email": "oncall@example.test"}),
+])
+def test_loader_runs_each_rest_provider(jar, pd, keys, provider, extra_config):
+    pd.add_api_key(TOKEN)
+    pd.add_workflow("PSFEVL7")
+    incident = pd.add_incident()
+    cfg = dict(extra_config, api_key=API_PATH, incident_id=incident,
+               api_url=pd.url)
+    ok, log = notify(jar, "failure", cfg, extra=keys, provider=provider)
+    if provider.endswith("workflow"):
+        assert ok, log
+        assert len(pd.workflow_instances()) == 1
+    else:
+        assert not ok
+        assert "pagerduty-start-incident-workflow" in log
+    assert TOKEN not in log

@@ -1,25 +1,31 @@
-"""Check Events API v2 request bodies against PagerDuty's OpenAPI file.
+"""Check requests against PagerDuty's OpenAPI files (Events and REST).
 
-The file is read from ../shared/pagerduty-schema/ next to the repository
+The files are read from ../shared/pagerduty-schema/ next to the repository
 (override the shared directory with the PD_SHARED_DIR environment variable).
 This is the schema check only: it is looser than PagerDuty's prose (no
-routing_key length, no dedup_key rule for acknowledge/resolve).
+routing_key length, no dedup_key rule for acknowledge/resolve).  REST
+operations come from the full REST file, or from the small extract for the
+retired Response Plays run operation that the full file no longer has.
 """
 from __future__ import annotations
 
 import functools
 import json
 import os
+import re
 from pathlib import Path
-from typing import Any, Dict, List
-from urllib.parse import urlsplit
+from typing import Any, Dict, List, Optional, Tuple
+from urllib.parse import parse_qs, urlsplit
 
 import jsonschema
 
 from .server import is_iso8601_datetime
 
 EVENTS_SCHEMA_FILE = "events-v2-openapiv3.json"
+REST_SCHEMA_FILES = ("rest-openapiv3.json",
+                     "rest-extract-escalate-workflow-responseplay.json")
 SERVER_BASE_PATH = "/v2"
+_EMAIL = re.compile(r"[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;.]+")
 
 
 def repo_root() -> Path:
@@ -47,14 +53,29 @@ def _load_document(path: str) -> Dict[str, Any]:
         return json.load(handle)
 
 
-def load_events_document() -> Dict[str, Any]:
-    """Load the Events API v2 OpenAPI document."""
-    path = events_schema_path()
+def _load_schema_file(path: Path) -> Dict[str, Any]:
+    """Load one schema file or explain where it was expected."""
     if not path.is_file():
         raise FileNotFoundError(
-            "PagerDuty Events schema not found at %s (set PD_SHARED_DIR to "
+            "PagerDuty schema not found at %s (set PD_SHARED_DIR to "
             "the directory holding pagerduty-schema/)" % path)
     return _load_document(str(path))
+
+
+def load_events_document() -> Dict[str, Any]:
+    """Load the Events API v2 OpenAPI document."""
+    return _load_schema_file(events_schema_path())
+
+
+def rest_schema_paths() -> List[Path]:
+    """Where the REST files are expected: the full file, then the extract."""
+    folder = shared_dir() / "pagerduty-schema"
+    return [folder / name for name in REST_SCHEMA_FILES]
+
+
+def load_rest_documents() -> List[Dict[str, Any]]:
+    """Load the REST OpenAPI documents (full file first)."""
+    return [_load_schema_file(path) for path in rest_schema_paths()]
 
 
 def _pointer(document: Dict[str, Any], ref: str) -> Any:
@@ -63,7 +84,8 @@ def _pointer(document: Dict[str, Any], ref: str) -> Any:
         raise ValueError("only local $refs are supported: %s" % ref)
     node: Any = document
     for part in ref[2:].split("/"):
-        node = node[part.replace("~1", "/").replace("~0", "~")]
+        part = part.replace("~1", "/").replace("~0", "~")
+        node = node[int(part)] if isinstance(node, list) else node[part]
     return node
 
 
@@ -146,3 +168,183 @@ def validate_events_request(body: Dict[str, Any], path: str) -> List[str]:
     errors = sorted(validator.iter_errors(body),
                     key=lambda e: [str(p) for p in e.absolute_path])
     return [_describe(error) for error in errors]
+
+
+# ------------------------------------------------------------------ REST
+
+def _template_regex(template: str) -> Any:
+    """Compile an OpenAPI path template such as '/incidents/{id}'."""
+    return re.compile(re.sub(r"\\{[^/]+?\\}", "[^/]+",
+                             re.escape(template)))
+
+
+def find_rest_operation(method: str,
+                        path: str) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    """Find (document, operation) for a request path such as '/incidents/X'.
+
+    The full REST file wins; the extract supplies the retired Response
+    Plays run operation.
+    """
+    path = urlsplit(path).path or path
+    for document in load_rest_documents():
+        for template, item in document["paths"].items():
+            operation = item.get(method.lower())
+            if operation and _template_regex(template).fullmatch(path):
+                return document, operation
+    raise ValueError("no %s operation for %r in %s" % (
+        method.upper(), path, " or ".join(REST_SCHEMA_FILES)))
+
+
+def openapi_to_jsonschema(node: Any) -> Any:
+    """Turn OpenAPI 3.0 'nullable: true' into JSON Schema null types."""
+    if isinstance(node, list):
+        return [openapi_to_jsonschema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    result = {key: openapi_to_jsonschema(value)
+              for key, value in node.items()}
+    if result.pop("nullable", False) is True:
+        if isinstance(result.get("type"), str):
+            result["type"] = [result["type"], "null"]
+        if isinstance(result.get("enum"), list):
+            result["enum"] = result["enum"] + [None]
+    return result
+
+
+def _is_email(value: Any) -> bool:
+    """Check the 'email' format: one address such as ops@example.com."""
+    if not isinstance(value, str):
+        return True
+    return _EMAIL.fullmatch(value) is not None
+
+
+def rest_format_checker() -> jsonschema.FormatChecker:
+    """The Events format checker plus 'email' (the From header)."""
+    checker = format_checker()
+    checker.checks("email")(_is_email)
+    return checker
+
+
+def _check(schema: Dict[str, Any], value: Any) -> List[Any]:
+    """Validate value against a ready JSON schema; sorted errors."""
+    validator = jsonschema.Draft4Validator(
+        schema, format_checker=rest_format_checker())
+    return sorted(validator.iter_errors(value),
+                  key=lambda e: [str(p) for p in e.absolute_path])
+
+
+def _ready(node: Any, document: Dict[str, Any]) -> Any:
+    """Inline $refs and convert OpenAPI nullable to JSON Schema."""
+    return openapi_to_jsonschema(inline_refs(node, document))
+
+
+def _parameters(document: Dict[str, Any], operation: Dict[str, Any],
+                where: str) -> List[Dict[str, Any]]:
+    """The operation's parameters located in where ('header', 'query')."""
+    params = [inline_refs(p, document)
+              for p in operation.get("parameters", [])]
+    return [p for p in params if p.get("in") == where]
+
+
+def _header_value(headers: Dict[str, str], name: str) -> Optional[str]:
+    """Look a header up case-insensitively."""
+    for key, value in headers.items():
+        if key.lower() == name.lower():
+            return value
+    return None
+
+
+def _header_errors(document: Dict[str, Any], operation: Dict[str, Any],
+                   headers: Dict[str, str]) -> List[str]:
+    """Check the header parameters the schema declares."""
+    errors: List[str] = []
+    for param in _parameters(document, operation, "header"):
+        name = param["name"]
+        if name.lower() == "content-type" and \
+                "requestBody" not in operation:
+            # The schema marks Content-Type required even on GET; a request
+            # without a body has nothing to describe, so it is not checked.
+            continue
+        value = _header_value(headers, name)
+        if value is None:
+            if param.get("required"):
+                errors.append("header %s: required but missing" % name)
+            continue
+        if name.lower() == "content-type":
+            value = value.split(";")[0].strip()
+        errors += ["header %s: %s" % (name, error.message) for error in
+                   _check(_ready(param.get("schema", {}), document), value)]
+    return errors
+
+
+def _query_value(text: str, schema: Dict[str, Any]) -> Any:
+    """Convert one query string value to the type the schema expects."""
+    if schema.get("type") == "integer" and text.lstrip("-").isdigit():
+        return int(text)
+    if schema.get("type") == "boolean" and text in ("true", "false"):
+        return text == "true"
+    return text
+
+
+def _query_errors(document: Dict[str, Any], operation: Dict[str, Any],
+                  query: str) -> List[str]:
+    """Check query parameters: declared names, values of declared type."""
+    declared = {p["name"]: p for p in
+                _parameters(document, operation, "query")}
+    errors: List[str] = []
+    for name, values in sorted(parse_qs(query, True).items()):
+        if name not in declared:
+            errors.append("query %s: not a parameter of this operation"
+                          % name)
+            continue
+        schema = _ready(declared[name].get("schema", {}), document)
+        if schema.get("type") == "array":
+            schema = schema.get("items", {})
+        for value in values:
+            errors += ["query %s: %s" % (name, error.message) for error in
+                       _check(schema, _query_value(value, schema))]
+    return errors
+
+
+def _body_errors(document: Dict[str, Any], operation: Dict[str, Any],
+                 body: Any) -> List[str]:
+    """Check the JSON request body against the operation's schema."""
+    request = operation.get("requestBody")
+    if request is None:
+        return [] if body is None else [
+            "(root): this operation takes no request body"]
+    if body is None:
+        return ["(root): the JSON request body is missing"]
+    request = inline_refs(request, document)
+    schema = request["content"]["application/json"]["schema"]
+    return [_describe(error) for error in _check(_ready(schema, document),
+                                                 body)]
+
+
+def validate_rest_request(method: str, path: str, headers: Dict[str, str],
+                          body: Any) -> List[str]:
+    """Check a REST request's headers, query and body; [] if valid.
+
+    path may carry a query string or be a full URL; body is the decoded
+    JSON (None when there is no body).
+    """
+    document, operation = find_rest_operation(method, path)
+    return (_header_errors(document, operation, headers)
+            + _query_errors(document, operation, urlsplit(path).query)
+            + _body_errors(document, operation, body))
+
+
+def validate_rest_response(method: str, path: str, status: int,
+                           body: Any) -> List[str]:
+    """Check a REST response body against the documented response."""
+    document, operation = find_rest_operation(method, path)
+    response = operation.get("responses", {}).get(str(status))
+    if response is None:
+        return ["(root): %d is not a documented response of %s %s"
+                % (status, method.upper(), path)]
+    content = inline_refs(response, document).get("content", {})
+    schema = content.get("application/json", {}).get("schema")
+    if schema is None:
+        return []
+    return [_describe(error) for error in _check(_ready(schema, document),
+                                                 body)]

@@ -1,7 +1,12 @@
-"""Strict local PagerDuty Events API v2 stand-in for tests (loopback only).
+"""Strict local PagerDuty stand-in for tests (loopback only).
 
+Events API v2 lives here; the REST API v2 routes live in rest.py.
 Run: python3 tests/standin/server.py --port 0 --port-file PATH
 Import: StandIn() runs the same server in a background thread.
+
+Faults: {"status"|"hang"|"drop", "times", "path", ...}; a path ending in
+'*' matches by prefix ("/incidents/*"), and "ratelimit_reset": N adds
+ratelimit-limit/-remaining: 0/-reset: N headers to a status fault.
 
 Rules follow docs/pagerduty.md sections 1 and 5 of the shared notes.  Where
 PagerDuty's real behaviour is unknown, this server picks the stricter choice
@@ -43,8 +48,9 @@ ALERT_FIELDS = frozenset((
 CHANGE_FIELDS = frozenset(("routing_key", "payload", "links", "images"))
 FAULT_KEYS = frozenset((
     "status", "retry_after", "body", "content_type",
-    "hang", "drop", "times", "path",
+    "hang", "drop", "times", "path", "ratelimit_reset",
 ))
+RATELIMIT_LIMIT = 960
 
 _ISO_DATETIME = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})"
@@ -189,6 +195,10 @@ def _parse_json(raw: bytes) -> Tuple[bool, Any]:
 # ------------------------------------------------------------- routing
 
 Handler = Callable[["StandInState", Exchange], Reply]
+BodyMaker = Callable[[int], Any]
+PathTest = Callable[[str], bool]
+AlertListener = Callable[["StandInState", Dict[str, Any], Optional[str]],
+                         None]
 
 
 class Router:
@@ -196,12 +206,32 @@ class Router:
 
     Patterns may hold {name} segments, e.g. '/incidents/{id}'; the values
     land in Exchange.params.  Other modules (REST stubs) add their own
-    routes with add().
+    routes with add(), control calls with add_control(), fault body
+    shapes with add_fault_body() and alert listeners to alert_listeners.
     """
 
     def __init__(self) -> None:
         """Start with no routes."""
         self._routes: List[Tuple[str, Any, Handler]] = []
+        self._fault_bodies: List[Tuple[PathTest, BodyMaker]] = []
+        self.control: Dict[Tuple[str, str], Handler] = {}
+        self.alert_listeners: List[AlertListener] = []
+
+    def add_control(self, method: str, name: str, handler: Handler) -> None:
+        """Register a control call: METHOD /_standin/<name>."""
+        self.control[(method.upper(), name)] = handler
+
+    def add_fault_body(self, applies: PathTest,
+                       make_body: BodyMaker) -> None:
+        """Shape injected-fault bodies for paths where applies(path)."""
+        self._fault_bodies.append((applies, make_body))
+
+    def fault_body(self, path: str) -> BodyMaker:
+        """The body maker for faults on path (Events shape by default)."""
+        for applies, make_body in self._fault_bodies:
+            if applies(path):
+                return make_body
+        return _fault_error_body
 
     def add(self, method: str, pattern: str, handler: Handler) -> None:
         """Register handler for method and path pattern."""
@@ -444,6 +474,8 @@ def normalize_fault(spec: Any) -> Dict[str, Any]:
     kinds = [key for key in ("status", "hang", "drop") if key in spec]
     if len(kinds) != 1:
         raise ValueError("a fault needs exactly one of status, hang, drop")
+    if "ratelimit_reset" in spec and "status" not in spec:
+        raise ValueError("ratelimit_reset needs a status")
     _check_fault_values(spec)
     fault = dict(spec)
     fault["times"] = spec.get("times", 1)
@@ -462,8 +494,19 @@ _FAULT_CHECKS: Dict[str, Callable[[Any], bool]] = {
     "content_type": lambda v: isinstance(v, str),
     "hang": lambda v: _is_number(v) and v >= 0,
     "times": lambda v: isinstance(v, int) and v >= 1,
-    "path": lambda v: isinstance(v, str) and v.startswith("/"),
+    "path": lambda v: isinstance(v, str) and v.startswith("/")
+    and "*" not in v[:-1],
+    "ratelimit_reset": lambda v: isinstance(v, int) and v >= 0,
 }
+
+
+def path_matches(pattern: Optional[str], path: str) -> bool:
+    """Match a fault's path: exact, or a prefix when it ends in '*'."""
+    if pattern is None:
+        return True
+    if pattern.endswith("*"):
+        return path.startswith(pattern[:-1])
+    return pattern == path
 
 
 def _check_fault_values(spec: Dict[str, Any]) -> None:
@@ -496,7 +539,14 @@ def _fault_error_body(status: int) -> Dict[str, Any]:
             "errors": ["HTTP %d injected by the stand-in" % status]}
 
 
-def fault_reply(fault: Dict[str, Any]) -> Reply:
+def _ratelimit_headers(reset: int) -> Dict[str, str]:
+    """REST rate-limit headers for an exhausted limit."""
+    return {"ratelimit-limit": str(RATELIMIT_LIMIT),
+            "ratelimit-remaining": "0", "ratelimit-reset": str(reset)}
+
+
+def fault_reply(fault: Dict[str, Any],
+                make_body: BodyMaker = _fault_error_body) -> Reply:
     """Turn a consumed fault into the reply to give."""
     if fault.get("drop"):
         reply = Reply(0)
@@ -510,10 +560,12 @@ def fault_reply(fault: Dict[str, Any]) -> Reply:
     headers: Dict[str, str] = {}
     if "retry_after" in fault:
         headers = _retry_after_header(fault["retry_after"])
+    if "ratelimit_reset" in fault:
+        headers.update(_ratelimit_headers(fault["ratelimit_reset"]))
     if "body" in fault:
         ctype = fault.get("content_type", "application/json")
         return Reply(status, fault["body"].encode("utf-8"), headers, ctype)
-    return json_reply(status, _fault_error_body(status), headers)
+    return json_reply(status, make_body(status), headers)
 
 
 def normalize_rate_limit(spec: Any) -> Optional[Tuple[int, float]]:
@@ -549,6 +601,7 @@ class StandInState:
         self.lock = threading.RLock()
         self.stop_event = threading.Event()
         self.extras: Dict[str, Any] = {}
+        self.alert_listeners: List[AlertListener] = []
         self._seq = 0
         self.reset()
 
@@ -591,7 +644,7 @@ class StandInState:
         """Consume one use of the first fault matching path."""
         with self.lock:
             for index, fault in enumerate(self._faults):
-                if fault.get("path", path) != path:
+                if not path_matches(fault.get("path"), path):
                     continue
                 fault["times"] -= 1
                 if fault["times"] <= 0:
@@ -634,6 +687,13 @@ class StandInState:
                     "routing_key": ident[0], "dedup_key": key,
                     "event_action": action, "from": old, "to": new,
                     "request_seq": ex.seq, "time": time.monotonic()})
+                self._tell_listeners(alert, old)
+
+    def _tell_listeners(self, alert: Dict[str, Any],
+                        old: Optional[str]) -> None:
+        """Tell alert listeners (e.g. REST incidents) a status changed."""
+        for listener in self.alert_listeners:
+            listener(self, alert, old)
 
     def _new_alert(self, ident: Tuple[str, str]) -> Dict[str, Any]:
         """Create and store an empty alert record."""
@@ -765,10 +825,17 @@ def events_routes(router: Router) -> None:
     router.add("POST", "/v2/change/enqueue", handle_change_enqueue)
 
 
+def _rest_module() -> Any:
+    """The REST part (imported late because it imports this module)."""
+    from . import rest
+    return rest
+
+
 def default_router() -> Router:
     """Build the router with every built-in API."""
     router = Router()
     events_routes(router)
+    _rest_module().rest_routes(router)
     return router
 
 
@@ -778,7 +845,7 @@ def serve_exchange(state: StandInState, router: Router,
     ex.seq = state.next_seq()
     fault = state.take_fault(ex.path)
     if fault is not None:
-        reply = fault_reply(fault)
+        reply = fault_reply(fault, router.fault_body(ex.path))
     else:
         reply = _route(state, router, ex)
     state.record(ex, reply, fault)
@@ -829,10 +896,13 @@ CONTROL_ROUTES: Dict[Tuple[str, str], Handler] = {
 }
 
 
-def serve_control(state: StandInState, ex: Exchange) -> Reply:
+def serve_control(state: StandInState, ex: Exchange,
+                  router: Optional[Router] = None) -> Reply:
     """Answer a /_standin/ request (never recorded)."""
     name = ex.path[len(CONTROL_PREFIX):].strip("/")
     handler = CONTROL_ROUTES.get((ex.method, name))
+    if handler is None and router is not None:
+        handler = router.control.get((ex.method, name))
     if handler is None:
         return json_reply(404, {"error": "unknown control request %s %s"
                                 % (ex.method, ex.path)})
@@ -918,7 +988,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
                       raw, size)
         state = self.server.state
         if ex.path.startswith(CONTROL_PREFIX):
-            reply = serve_control(state, ex)
+            reply = serve_control(state, ex, self.server.router)
         else:
             reply = serve_exchange(state, self.server.router, ex)
         self._deliver(reply)
@@ -1013,6 +1083,7 @@ class StandIn:
         self.port = port
         self.state = StandInState()
         self.router = default_router()
+        self.state.alert_listeners.extend(self.router.alert_listeners)
         self._server: Optional[_Server] = None
         self._thread: Optional[threading.Thread] = None
 
@@ -1085,8 +1156,39 @@ class StandIn:
         self.state.add_faults([{"rate_limit": spec}])
 
     def reset(self) -> None:
-        """Forget requests, alerts, faults and the rate limit."""
+        """Forget requests, alerts, faults, the rate limit, REST state."""
         self.state.reset()
+
+    def add_api_key(self, key: str) -> None:
+        """Accept key in REST 'Authorization: Token token=<key>' headers."""
+        _rest_module().add_api_key(self.state, key)
+
+    def add_workflow(self, workflow_id: str) -> None:
+        """Make an incident workflow with this id known."""
+        _rest_module().add_workflow(self.state, workflow_id)
+
+    def add_incident(self, incident_key: Optional[str] = None,
+                     status: str = "triggered", levels: int = 3,
+                     title: str = "Stand-in incident") -> str:
+        """Create an incident directly; return its PagerDuty-style id."""
+        return _rest_module().add_incident(
+            self.state, incident_key, status, levels, title)
+
+    def set_default_levels(self, levels: int) -> None:
+        """Policy depth for incidents that Events triggers create later."""
+        _rest_module().set_default_levels(self.state, levels)
+
+    def incidents(self) -> List[Dict[str, Any]]:
+        """All incidents (with stand-in fields: levels, history)."""
+        return _rest_module().incidents(self.state)
+
+    def escalations(self) -> List[Dict[str, Any]]:
+        """All escalation-level changes made through PUT /incidents/{id}."""
+        return _rest_module().escalations(self.state)
+
+    def workflow_instances(self) -> List[Dict[str, Any]]:
+        """All incident workflow instances started, oldest first."""
+        return _rest_module().workflow_instances(self.state)
 
 
 # ------------------------------------------------------------------- CLI
@@ -1094,7 +1196,8 @@ class StandIn:
 def _parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     """Parse command-line options."""
     parser = argparse.ArgumentParser(
-        description="Local PagerDuty Events API v2 stand-in (loopback only)")
+        description="Local PagerDuty Events and REST API v2 "
+                    "stand-in (loopback only)")
     parser.add_argument("--host", default="127.0.0.1",
                         help="IPv4 loopback address to bind (default "
                              "127.0.0.1); anything else is refused")
@@ -1135,4 +1238,11 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 if __name__ == "__main__":
+    if not __package__:
+        # Run as a script: import the package copy so rest.py's relative
+        # imports work and there is one copy of every class.
+        sys.path.insert(0, os.path.dirname(os.path.dirname(
+            os.path.abspath(__file__))))
+        from standin.server import main as package_main
+        sys.exit(package_main())
     sys.exit(main())

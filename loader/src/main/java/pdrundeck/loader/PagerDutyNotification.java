@@ -66,7 +66,8 @@ public abstract class PagerDutyNotification
 
     /**
      * Rundeck calls this right after configuring the instance. The Services give
-     * Key Storage (KeyStorageTree) with the executing user's authorization.
+     * Key Storage (KeyStorageTree) with the executing user's authorization; see
+     * StoredSecrets for the properties read through it.
      */
     @Override
     public void setServices(Services services) {
@@ -100,13 +101,18 @@ public abstract class PagerDutyNotification
             throw new LoaderException("this build of the plugin has no " + provider);
         }
         // Fails on a broken descriptor, rather than running without the properties.
-        descriptor.describe(provider);
+        Description description = descriptor.describe(provider);
+        // Key Storage paths become their secrets, or nothing runs at all.
+        Map<Object, Object> withSecrets =
+                StoredSecrets.resolve(description, config, services);
         Path contents = Bundle.bundled().contentsDir();
         Path script = scriptPath(contents, descriptor.scriptFile(provider));
+        // The command line gets the configured values: a secret in argv would show
+        // in every process listing. Secrets travel in the environment only.
         List<String> command = ScriptCommand.build(descriptor.interpreter(provider),
                 script, descriptor.scriptArgs(provider), config);
         Map<String, String> contract = ScriptEnvironment.contract(
-                String.valueOf(trigger), executionData, config);
+                String.valueOf(trigger), executionData, withSecrets);
         int timeout = timeoutSeconds(config.get("timeout"));
         LOG.debug("{}: running {} for trigger {}",
                 provider, script.getFileName(), trigger);

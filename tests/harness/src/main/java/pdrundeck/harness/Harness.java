@@ -25,7 +25,9 @@ import java.util.Map;
  * notify JAR PROVIDER TRIGGER EXECUTION.json CONFIG.json [options]
  *     Calls postNotification(TRIGGER, executionData, config); prints result=true|false
  *     and exits 0 or 1.
- *     --keys FILE             JSON {"keys/path": "password"} for Key Storage
+ *     --keys FILE             JSON {"keys/...": "password"} for Key Storage; names are
+ *                             full storage paths under keys/, as a job's config gives
+ *                             them (objects for other entries: HarnessServices)
  *     --project-props FILE    project.plugin.Notification.PROVIDER.NAME=... lines
  *     --framework-props FILE  framework.plugin.Notification.PROVIDER.NAME=... lines
  * Both commands:
