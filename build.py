@@ -286,6 +286,7 @@ def jar_entries(meta: dict, vendor_dir: Path, classes: Path) -> Dict[str, bytes]
     listing = ["id=" + content_id] + sorted(tree)
     entries[PREFIX + "/files.txt"] = ("\n".join(listing) + "\n").encode()
     entries[PREFIX + "/plugin.yaml"] = (ROOT / "plugin.yaml").read_bytes()
+    entries["META-INF/LICENSE"] = (ROOT / "LICENSE").read_bytes()
     entries[PREFIX + "/providers.properties"] = descriptor(meta).encode()
     for rel, data in tree.items():
         entries[PREFIX + "/contents/" + rel] = data
@@ -293,11 +294,15 @@ def jar_entries(meta: dict, vendor_dir: Path, classes: Path) -> Dict[str, bytes]
 
 
 def _python_tree(vendor_dir: Path) -> Dict[str, bytes]:
+    """Our .py files (nothing stray from the work tree) and the vendor tree."""
     tree = {}
-    for base, prefix in ((ROOT / "contents", ""), (vendor_dir, "vendor/")):
-        for path in sorted(base.rglob("*")):
-            if path.is_file() and _shipped(path):
-                tree[prefix + path.relative_to(base).as_posix()] = path.read_bytes()
+    for path in sorted((ROOT / "contents").rglob("*.py")):
+        if _shipped(path):
+            tree[path.relative_to(ROOT / "contents").as_posix()] = path.read_bytes()
+    for path in sorted(vendor_dir.rglob("*")):
+        if path.is_file() and _shipped(path):
+            tree["vendor/" + path.relative_to(vendor_dir).as_posix()] = (
+                path.read_bytes())
     return tree
 
 

@@ -18,6 +18,16 @@ if sys.version_info < (3, 8):
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [_HERE, os.path.join(_HERE, "vendor")]
 
+from importlib.util import find_spec  # noqa: E402
+
+if find_spec("requests") is None:
+    sys.stderr.write(
+        "ERROR: pagerduty-notify: its bundled dependencies are missing "
+        "(vendor/ beside %s); run the copy inside the plugin jar\n"
+        % os.path.basename(__file__)
+    )
+    sys.exit(2)
+
 from pdnotify.cli import main  # noqa: E402
 
 if __name__ == "__main__":

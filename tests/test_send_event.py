@@ -233,3 +233,107 @@ def test_send_event_unknown_trigger_fails_clearly(capfd):
 def test_main_unknown_provider_fails_clearly(capfd):
     assert main(["page-everyone"], job_env()) == 2
     assert "usage: pagerduty_notify.py" in capfd.readouterr().err
+
+
+@responses.activate
+def test_send_event_value_rundeck_pasted_into_a_property_is_not_evaluated():
+    # The job said summary "Deploy ${option.version} of {{ job.name }}";
+    # Rundeck pasted the option's value before the plugin saw it.
+    responses.post(URL, status=202, json=ACCEPTED)
+    env = job_env("failure", summary="Deploy {{ 7*7 }} of {{ job.name }}")
+    env["RD_OPTION_VERSION"] = "{{ 7*7 }}"
+    assert main(["send-event"], env) == 0
+    sent = json.loads(responses.calls[0].request.body)
+    assert sent["payload"]["summary"] == "Deploy {{ 7*7 }} of nightly backup"
+
+
+@responses.activate
+def test_send_event_pasted_value_alone_is_sent_as_text():
+    responses.post(URL, status=202, json=ACCEPTED)
+    env = job_env("failure", summary="{% for x in range(9) %}{% endfor %}")
+    env["RD_OPTION_VERSION"] = "{% for x in range(9) %}{% endfor %}"
+    assert main(["send-event"], env) == 0
+    sent = json.loads(responses.calls[0].request.body)
+    assert sent["payload"]["summary"] == "{% for x in range(9) %}{% endfor %}"
+
+
+@responses.activate
+def test_send_event_sandbox_blocks_unsafe_attributes(capfd):
+    responses.post(URL, status=202, json=ACCEPTED)
+    text = "{{ ''.__class__.__mro__[1].__subclasses__() }}"
+    assert main(["send-event"], job_env("failure", summary=text)) == 0
+    sent = json.loads(responses.calls[0].request.body)
+    assert sent["payload"]["summary"] == text
+    assert "summary: template error" in capfd.readouterr().err
+
+
+@responses.activate
+def test_send_event_blank_text_properties_fall_back_to_defaults():
+    responses.post(URL, status=202, json=ACCEPTED)
+    env = job_env("failure", summary="   ", source=" ", action=" ")
+    assert main(["send-event"], env) == 0
+    sent = json.loads(responses.calls[0].request.body)
+    assert sent["payload"]["summary"].startswith("Rundeck job ops/db/")
+    assert sent["payload"]["source"] == "rundeck.test"
+    assert sent["event_action"] == "trigger"
+
+
+@pytest.mark.parametrize("config,message", [
+    ({"custom_details": '{"x": NaN}'}, "custom_details: not valid JSON"),
+    ({"custom_details": '{"x": -Infinity}'}, "custom_details: not valid"),
+    ({"custom_details": "[" * 100000 + "]" * 100000},
+     "custom_details: "),
+    ({"source": "s" * 600000}, "source: the event is"),
+    ({"events_url": "http://127.0.0.1:8080/v2/enqueue"},
+     "events_url: give only scheme, host and port"),
+    ({"events_url": "http://exa mple.test"}, "events_url: 'http://exa mple"),
+    ({"events_url": "http://127.0.0.1:0"}, "events_url: 'http://127.0.0.1:0'"),
+    ({"images": "https://"}, "images: 'https://' is not"),
+    ({"images": "https://a b/c.png"}, "images: 'https://a b/c.png' is not"),
+    ({"timeout": "1_0"}, "timeout: '1_0' is not a whole number"),
+    ({"timeout": "\u0661\u0660"}, "is not a whole number"),
+])
+@responses.activate(assert_all_requests_are_fired=False)
+def test_send_event_more_bad_input_fails_before_sending(config, message, capfd):
+    env = job_env()
+    env.update({"RD_CONFIG_" + k.upper(): v for k, v in config.items()})
+    assert main(["send-event"], env) == 2
+    assert len(responses.calls) == 0
+    err = capfd.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+
+
+@responses.activate
+def test_send_event_padded_key_is_masked_when_echoed(capfd):
+    responses.post(URL, status=400, json={
+        "status": "invalid event", "message": "bad key " + KEY})
+    assert main(["send-event"], job_env(integration_key=" %s " % KEY)) == 3
+    err = capfd.readouterr().err
+    assert KEY not in err and "bad key ****" in err
+
+
+def test_send_event_internal_error_is_reported_without_secrets(
+    monkeypatch, capfd
+):
+    def broken(*args):
+        raise RuntimeError("boom near " + KEY)
+
+    monkeypatch.setattr("pdnotify.event.build", broken)
+    assert main(["send-event"], job_env()) == 1
+    err = capfd.readouterr().err
+    assert "ERROR: internal error (please report this" in err
+    assert "RuntimeError: boom near ****" in err
+    assert KEY not in err
+
+
+@responses.activate
+def test_send_event_slow_template_sends_the_text(monkeypatch, capfd):
+    monkeypatch.setattr("pdnotify.render.RENDER_SECONDS", 0.3)
+    responses.post(URL, status=202, json=ACCEPTED)
+    text = ("{% for a in range(100000) %}{% for b in range(100000) %}"
+            "{% endfor %}{% endfor %}")
+    assert main(["send-event"], job_env(summary=text)) == 0
+    sent = json.loads(responses.calls[0].request.body)
+    assert sent["payload"]["summary"] == text
+    assert "summary: template took longer than 0.3 s" in capfd.readouterr().err

@@ -619,4 +619,3 @@ def test_schema_shared_dir_env_override_used(monkeypatch, tmp_path):
 def test_schema_default_shared_dir_next_to_repo(monkeypatch):
     monkeypatch.delenv("PD_SHARED_DIR", raising=False)
     assert schema.shared_dir() == REPO_ROOT.parent / "shared"
-    assert os.path.isfile(schema.events_schema_path())

@@ -7,7 +7,7 @@ import requests
 import responses
 from responses.registries import OrderedRegistry
 
-from pdnotify.errors import NotDeliveredError, RejectedError
+from pdnotify.errors import ConfigError, NotDeliveredError, RejectedError
 from pdnotify.transport import Sender, backoff, retryable, wait_hint
 
 URL = "https://events.test/v2/enqueue"
@@ -140,3 +140,31 @@ def test_backoff_grows_and_stays_capped():
 ])
 def test_wait_hint_reads_retry_after_and_ratelimit_reset(headers, expected):
     assert wait_hint(headers) == expected
+
+
+@responses.activate(registry=OrderedRegistry)
+def test_sender_retry_after_zero_still_backs_off():
+    responses.post(URL, status=429, headers={"Retry-After": "0"},
+                   json={"status": "throttled"})
+    responses.post(URL, status=202, json={"status": "success"})
+    send, fake = sender()
+    assert send.post(URL, {}).status == 202
+    assert 0.5 <= fake.sleeps[0] <= 1.0
+
+
+@responses.activate
+def test_sender_network_error_names_the_innermost_reason():
+    responses.post(URL, body=requests.exceptions.ConnectionError(
+        "HTTPConnectionPool(host='x', port=9): Max retries exceeded"))
+    send, _ = sender(limit=1.0)
+    with pytest.raises(NotDeliveredError, match="connection failed: "):
+        send.post(URL, {})
+
+
+@responses.activate
+def test_sender_request_that_cannot_be_built_is_not_retried():
+    responses.post(URL, body=requests.exceptions.InvalidJSONError("nan"))
+    send, fake = sender()
+    with pytest.raises(ConfigError, match="request cannot be sent"):
+        send.post(URL, {})
+    assert fake.sleeps == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from . import rest
 from .env import Invocation
@@ -19,7 +20,7 @@ def run(inv: Invocation) -> int:
     checked = rest.rest_settings(inv)
     level = escalation_level(inv.config.get("escalation_level"))
     sender_email = rest.email(inv.config)
-    sender = Sender(STEP, checked.timeout)
+    sender = Sender(STEP, checked.timeout, network=checked.network)
     incident = rest.incident(checked, sender, sender_email)
     body = {"incident": {"type": "incident_reference",
                          "escalation_level": level}}
@@ -36,12 +37,12 @@ def escalation_level(raw: object) -> int:
     text = str(raw or "").strip()
     if not text:
         raise ConfigError("escalation_level: is required and empty")
-    try:
-        level = int(text)
-    except ValueError:
+    if not re.fullmatch(r"-?[0-9]{1,3}", text):
         raise ConfigError(
-            "escalation_level: %r is not a whole number" % text[:40]
-        ) from None
+            "escalation_level: %r is not a whole number from 1 to 999"
+            % text[:40]
+        )
+    level = int(text)
     if level < 1:
         raise ConfigError("escalation_level: %d is below 1 (levels start "
                           "at 1)" % level)

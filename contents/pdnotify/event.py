@@ -98,18 +98,23 @@ def _payload(
     if severity == "auto":
         severity = AUTO_SEVERITY.get(inv.trigger, "error")
     payload: Dict[str, Any] = {
-        "summary": cut_summary(text.get("summary") or default_summary(inv)),
-        "source": text.get("source") or default_source(inv),
+        "summary": cut_summary(_given(text, "summary") or default_summary(inv)),
+        "source": _given(text, "source") or default_source(inv),
         "severity": severity,
-        "component": text.get("component") or job_title(inv),
-        "group": text.get("group") or _project(inv),
-        "class": text.get("class") or "rundeck job",
+        "component": _given(text, "component") or job_title(inv),
+        "group": _given(text, "group") or _project(inv),
+        "class": _given(text, "class") or "rundeck job",
         "custom_details": custom_details(inv, text.get("custom_details")),
     }
     timestamp = _timestamp(inv)
     if timestamp:
         payload["timestamp"] = timestamp
     return {k: v for k, v in payload.items() if v not in ("", None)}
+
+
+def _given(text: Dict[str, str], name: str) -> str:
+    """A rendered property, or "" when it is blank (then the default)."""
+    return text.get(name, "").strip()
 
 
 def job_title(inv: Invocation) -> str:
@@ -159,9 +164,11 @@ def custom_details(inv: Invocation, rendered: Optional[str]) -> Dict[str, Any]:
     details = default_details(inv)
     if rendered and rendered.strip():
         try:
-            extra = json.loads(rendered)
+            extra = json.loads(rendered, parse_constant=_no_constant)
         except ValueError as err:
             raise ConfigError("custom_details: not valid JSON: %s" % err)
+        except RecursionError:
+            raise ConfigError("custom_details: nested too deeply") from None
         if not isinstance(extra, dict):
             raise ConfigError(
                 "custom_details: must be a JSON object, got %s"
@@ -169,6 +176,10 @@ def custom_details(inv: Invocation, rendered: Optional[str]) -> Dict[str, Any]:
             )
         details = _merge(details, extra)
     return details
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError("%s is not a JSON value" % name)
 
 
 def default_details(inv: Invocation) -> Dict[str, Any]:
@@ -212,7 +223,16 @@ def fit_size(event: Dict[str, Any]) -> Dict[str, Any]:
         "accepts at most %d", size, MAX_EVENT_BYTES,
     )
     payload = dict(event["payload"], custom_details={"note": OVERSIZE_NOTE})
-    return dict(event, payload=payload)
+    smaller = dict(event, payload=payload)
+    size = len(json.dumps(smaller).encode("utf-8"))
+    if size > MAX_EVENT_BYTES:
+        longest = max(("summary", "source", "component", "group", "class"),
+                      key=lambda k: len(str(payload.get(k, ""))))
+        raise ConfigError(
+            "%s: the event is %d bytes even without custom details; "
+            "PagerDuty accepts at most %d" % (longest, size, MAX_EVENT_BYTES)
+        )
+    return smaller
 
 
 def _links(inv: Invocation) -> List[Dict[str, str]]:
@@ -231,7 +251,9 @@ def _images(raw: str) -> List[Dict[str, str]]:
     for url in (part.strip() for part in raw.split(",")):
         if not url:
             continue
-        if not url.lower().startswith("https://"):
+        parts = urlsplit(url)
+        if (parts.scheme.lower() != "https" or not parts.netloc
+                or any(c.isspace() for c in url)):
             raise ConfigError("images: %r is not an https:// URL" % url[:80])
         images.append({"src": url})
     return images

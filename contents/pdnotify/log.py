@@ -17,12 +17,19 @@ class Redactor(logging.Filter):
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
+        # The raw value and the trimmed one the code uses.
+        values = {v for s in secrets for v in (s, s.strip())}
         self.secrets: List[str] = sorted(
-            {s for s in secrets if s and len(s) >= 4}, key=len, reverse=True
+            {v for v in values if len(v) >= 4}, key=len, reverse=True
         )
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
+        if record.exc_info:
+            # A traceback is text like any other: redact it too.
+            message += "\n" + logging.Formatter().formatException(
+                record.exc_info)
+            record.exc_info, record.exc_text = None, None
         for secret in self.secrets:
             message = message.replace(secret, MASK)
         record.msg, record.args = message, None

@@ -1,17 +1,25 @@
 """Renders Jinja2 templates in text properties, sandboxed.
 
 Only property values written by the administrator are templates. Values
-from the job (names, option values) enter as data and are never parsed.
-Jinja2 is imported only when a property holds template syntax, to keep a
-plain notification fast.
+from the job (names, option values) enter as data and are never parsed,
+even when Rundeck has already pasted one into a property
+(``Deploy ${option.version}`` arriving as ``Deploy {{ 7*7 }}``): such
+pasted text is set aside before rendering and put back after. Jinja2 is
+imported only when a property holds template syntax, to keep a plain
+notification fast.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, Mapping
+from typing import Any, Dict, Iterator, List, Mapping, Tuple
+
+from . import deadline
 
 log = logging.getLogger(__name__)
+
+RENDER_SECONDS = 5.0
+"""The most one property's template may take; then its text is sent."""
 
 _MARKERS = ("{{", "{%", "{#")
 
@@ -27,6 +35,12 @@ class Renderer:
     def __init__(self, context: Mapping[str, Any]) -> None:
         self._context = context
         self._env: Any = None
+        # Job data that looks like a template: longest first, so a value
+        # that contains another is set aside whole.
+        self._pasted = sorted(
+            {v for v in _strings(context) if has_template(v)},
+            key=len, reverse=True,
+        )
 
     def render(self, name: str, text: str) -> str:
         """The rendered text, or the text as written if the template fails.
@@ -36,8 +50,17 @@ class Renderer:
         """
         if not has_template(text):
             return text
+        guarded, pasted = _set_aside(text, self._pasted)
+        if not has_template(guarded):
+            return text
         try:
-            return self._environment().from_string(text).render(self._context)
+            with deadline.limit(RENDER_SECONDS):
+                template = self._environment().from_string(guarded)
+                return _put_back(template.render(self._context), pasted)
+        except deadline.Overrun:
+            log.warning("%s: template took longer than %g s; sending the "
+                        "text as written", name, RENDER_SECONDS)
+            return text
         except Exception as err:  # any template failure, see docstring
             line = getattr(err, "lineno", None) or 1
             log.warning(
@@ -55,6 +78,34 @@ class Renderer:
                 undefined=StrictUndefined, autoescape=False
             )
         return self._env
+
+
+# Private-use characters: no template syntax, and not in ordinary text.
+_SLOT = "\ue000%d\ue001"
+
+
+def _set_aside(text: str, pasted: List[str]) -> Tuple[str, List[str]]:
+    """Replace job data found in the text with numbered slots."""
+    found: List[str] = []
+    for value in pasted:
+        if value in text:
+            text = text.replace(value, _SLOT % len(found))
+            found.append(value)
+    return text, found
+
+
+def _put_back(text: str, found: List[str]) -> str:
+    for index, value in enumerate(found):
+        text = text.replace(_SLOT % index, value)
+    return text
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _strings(item)
 
 
 def _describe(err: Exception) -> str:

@@ -31,7 +31,7 @@ def run(inv: Invocation) -> int:
     checked = rest.rest_settings(inv)
     play = rest.required_id(inv.config, "response_play_id")
     sender_email = rest.email(inv.config)
-    sender = Sender(STEP, checked.timeout)
+    sender = Sender(STEP, checked.timeout, network=checked.network)
     incident = rest.incident(checked, sender, sender_email)
     body = {"incident": {"id": incident, "type": "incident_reference"}}
     url = "%s/response_plays/%s/run" % (checked.api_url, rest.path_id(play))

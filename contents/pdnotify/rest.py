@@ -37,6 +37,7 @@ class RestSettings:
     timeout: int
     incident_id: str
     incident_key: str
+    network: settings.Network = settings.Network()
 
 
 def rest_settings(inv: Invocation) -> RestSettings:
@@ -65,6 +66,7 @@ def rest_settings(inv: Invocation) -> RestSettings:
         timeout=settings.timeout(config),
         incident_id=incident_id,
         incident_key=incident_key,
+        network=settings.network(config),
     )
 
 

@@ -7,6 +7,7 @@ Text properties are kept raw here; templates are rendered later.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from typing import Dict, Optional
 from urllib.parse import urlsplit
@@ -38,6 +39,14 @@ _KEY_SHAPE = re.compile(r"[A-Za-z0-9]{32}")
 
 
 @dataclasses.dataclass(frozen=True)
+class Network:
+    """How to reach PagerDuty: a CA bundle and a proxy, both optional."""
+
+    ca_bundle: Optional[str] = None
+    proxy: Optional[str] = dataclasses.field(default=None, repr=False)
+
+
+@dataclasses.dataclass(frozen=True)
 class EventSettings:
     """The Send Event properties, checked."""
 
@@ -47,6 +56,7 @@ class EventSettings:
     events_url: str
     timeout: int
     text: Dict[str, str]
+    network: Network = Network()
 
 
 def event_settings(config: Dict[str, str]) -> EventSettings:
@@ -58,7 +68,28 @@ def event_settings(config: Dict[str, str]) -> EventSettings:
         events_url=_events_url(config),
         timeout=timeout(config),
         text={k: config[k] for k in TEXT_PROPERTIES if config.get(k)},
+        network=network(config),
     )
+
+
+def network(config: Dict[str, str]) -> Network:
+    """The ca_bundle and proxy properties, checked."""
+    bundle = (config.get("ca_bundle") or "").strip() or None
+    if bundle and not os.path.isfile(bundle):
+        raise ConfigError("ca_bundle: %r is not a readable file" % bundle[:200])
+    proxy = (config.get("proxy") or "").strip() or None
+    if proxy:
+        try:
+            parts = urlsplit(proxy)
+            parts.port  # raises ValueError on a bad port
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme not in ("http", "https") or (
+                not parts.hostname):
+            # The value may hold a proxy password: don't echo it.
+            raise ConfigError(
+                "proxy: must look like http://host:port (value not shown)")
+    return Network(ca_bundle=bundle, proxy=proxy)
 
 
 def timeout(config: Dict[str, str]) -> int:
@@ -66,12 +97,13 @@ def timeout(config: Dict[str, str]) -> int:
     raw = (config.get("timeout") or "").strip()
     if not raw:
         return DEFAULT_TIMEOUT
-    try:
-        value = int(raw)
-    except ValueError:
+    # ASCII digits only, as the Java loader reads it (int() would also
+    # take "1_0" or other scripts' digits).
+    if not re.fullmatch(r"[0-9]{1,3}", raw):
         raise ConfigError(
             "timeout: %r is not a whole number of seconds" % raw[:40]
-        ) from None
+        )
+    value = int(raw)
     if not 1 <= value <= MAX_TIMEOUT:
         raise ConfigError(
             "timeout: %d is outside 1 to %d seconds" % (value, MAX_TIMEOUT)
@@ -95,7 +127,7 @@ def _integration_key(raw: Optional[str]) -> str:
 def _choice(
     config: Dict[str, str], name: str, allowed: tuple, default: str = "auto"
 ) -> str:
-    value = (config.get(name) or default).strip().lower()
+    value = (config.get(name) or "").strip().lower() or default
     if value not in allowed:
         raise ConfigError(
             "%s: %r is not one of %s"
@@ -112,12 +144,14 @@ def _events_url(config: Dict[str, str]) -> str:
 
 
 def base_url(name: str, raw: str) -> str:
-    """Check a base URL override: http(s), a host, no query or secret."""
+    """Check a base URL override: http(s), a host, no path, query or secret."""
     try:
         parts = urlsplit(raw)
-        parts.port  # raises ValueError on a bad port
+        port = parts.port  # raises ValueError on a bad port
     except ValueError as err:
         raise ConfigError("%s: not a URL: %s" % (name, err)) from None
+    if re.search(r"\s", raw) or port == 0:
+        raise ConfigError("%s: %r is not a usable URL" % (name, raw[:80]))
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ConfigError(
             "%s: must look like https://host[:port], got %r"
@@ -127,4 +161,9 @@ def base_url(name: str, raw: str) -> str:
         raise ConfigError("%s: must not contain credentials" % name)
     if parts.query or parts.fragment:
         raise ConfigError("%s: must not have a query or fragment" % name)
+    if parts.path not in ("", "/"):
+        raise ConfigError(
+            "%s: give only scheme, host and port, without the path %r"
+            % (name, parts.path[:80])
+        )
     return raw.rstrip("/")

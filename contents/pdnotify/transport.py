@@ -13,8 +13,9 @@ import random
 import time
 from typing import Any, Callable, Dict, Optional
 
-from . import __version__
-from .errors import NotDeliveredError, RejectedError
+from . import __version__, deadline
+from .errors import ConfigError, NotDeliveredError, RejectedError
+from .settings import Network
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +55,10 @@ class Sender:
         time_limit: float,
         clock: Optional[Callable[[], float]] = None,
         sleep: Optional[Callable[[float], None]] = None,
+        network: Optional[Network] = None,
     ) -> None:
         self.step = step
+        self._network = network or Network()
         self._clock = clock or time.monotonic
         self._sleep = sleep or time.sleep
         self._deadline = self._clock() + time_limit
@@ -109,7 +112,10 @@ class Sender:
     def _wait_or_give_up(
         self, attempt: int, last: str, hint: Optional[float]
     ) -> None:
-        delay = backoff(attempt) if hint is None else hint
+        # A server's hint is a floor, never a reason to hammer it: a
+        # "Retry-After: 0" still waits the backoff.
+        delay = backoff(attempt) if hint is None else max(hint,
+                                                          backoff(attempt))
         left = self._deadline - self._clock()
         if delay + MIN_ATTEMPT > left:
             raise NotDeliveredError(
@@ -138,31 +144,52 @@ class Sender:
             "User-Agent": "pagerduty-notify/%s" % __version__,
         }
         all_headers.update(headers or {})
+        errors = requests.exceptions
+        network_errors = (errors.ConnectionError, errors.ChunkedEncodingError,
+                          errors.ContentDecodingError)
         try:
-            reply = self._sess().request(
-                method, url, json=body, headers=all_headers,
-                timeout=timeout, allow_redirects=False,
-            )
+            # Later than the read timeout, so that one names a silent
+            # server; this one ends a reply that trickles in.
+            with deadline.limit(left + 0.5):
+                reply = self._sess().request(
+                    method, url, json=body, headers=all_headers,
+                    timeout=timeout, allow_redirects=False,
+                )
+                return Response(reply.status_code, _decode(reply),
+                                dict(reply.headers))
+        except deadline.Overrun:
+            raise _NetworkError(
+                "no complete reply within %.0f s" % left) from None
         except requests.exceptions.SSLError as err:
-            raise _NetworkError("TLS error: %s" % _first_line(err)) from None
+            raise _NetworkError("TLS error: %s" % _reason(err)) from None
         except requests.exceptions.ConnectTimeout:
             raise _NetworkError(
                 "no connection within %.0f s" % timeout[0], sent=False
             ) from None
         except requests.exceptions.Timeout:
             raise _NetworkError("no reply within %.0f s" % timeout[1]) from None
-        except requests.exceptions.RequestException as err:
+        except network_errors as err:
             raise _NetworkError(
-                "connection failed: %s" % _first_line(err),
+                "connection failed: %s" % _reason(err),
                 sent=not _never_connected(err),
             ) from None
-        return Response(reply.status_code, _decode(reply), dict(reply.headers))
+        except requests.exceptions.RequestException as err:
+            # Not the network: a request that cannot be built or sent as is.
+            raise ConfigError(
+                "%s: the request cannot be sent: %s" % (self.step, _reason(err))
+            ) from None
 
     def _sess(self) -> Any:
         if self._session is None:
             import requests
 
-            self._session = requests.Session()
+            session = requests.Session()
+            # TLS verification is always on; a bundle only adds trust.
+            session.verify = self._network.ca_bundle or True
+            if self._network.proxy:
+                proxy = self._network.proxy
+                session.proxies = {"http": proxy, "https": proxy}
+            self._session = session
         return self._session
 
 
@@ -223,5 +250,18 @@ def _decode(reply: Any) -> Any:
         return reply.text[:300]
 
 
-def _first_line(err: Exception) -> str:
-    return (str(err).splitlines() or [type(err).__name__])[0][:200]
+def _reason(err: Exception) -> str:
+    """The innermost cause, e.g. "[Errno 111] Connection refused"."""
+    cause: Any = err
+    for _ in range(5):
+        inner = getattr(cause, "reason", None)
+        if inner is None and cause.args:
+            inner = getattr(cause.args[0], "reason", None)
+        if inner is None or inner is cause:
+            break
+        cause = inner
+    text = str(cause) or type(cause).__name__
+    # urllib3 puts an object's repr before the reason: drop it.
+    if text.startswith("<") and ">: " in text:
+        text = text.split(">: ", 1)[1]
+    return (text.splitlines() or [text])[0][:300]

@@ -17,7 +17,7 @@ def run(inv: Invocation) -> int:
     """POST /incident_workflows/{id}/instances; never started twice."""
     checked = rest.rest_settings(inv)
     workflow = rest.required_id(inv.config, "workflow_id")
-    sender = Sender(STEP, checked.timeout)
+    sender = Sender(STEP, checked.timeout, network=checked.network)
     incident = rest.incident(checked, sender)
     body = {"incident_workflow_instance": {
         "incident": {"id": incident, "type": "incident_reference"}}}

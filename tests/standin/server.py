@@ -48,7 +48,7 @@ ALERT_FIELDS = frozenset((
 CHANGE_FIELDS = frozenset(("routing_key", "payload", "links", "images"))
 FAULT_KEYS = frozenset((
     "status", "retry_after", "body", "content_type",
-    "hang", "drop", "times", "path", "ratelimit_reset",
+    "hang", "drop", "times", "path", "ratelimit_reset", "partial",
 ))
 RATELIMIT_LIMIT = 960
 
@@ -125,6 +125,8 @@ class Reply:
         self.close = False
         self.hang: Optional[float] = None
         self.drop = False
+        # Send the headers and half the body, then close: a reply cut off.
+        self.partial = False
 
 
 def json_reply(status: int, obj: Any,
@@ -512,7 +514,7 @@ def path_matches(pattern: Optional[str], path: str) -> bool:
 def _check_fault_values(spec: Dict[str, Any]) -> None:
     """Raise ValueError when a fault field has a wrong type or range."""
     for key, value in spec.items():
-        if key == "drop":
+        if key in ("drop", "partial"):
             good = value is True
         else:
             good = not isinstance(value, bool) and _FAULT_CHECKS[key](value)
@@ -564,8 +566,11 @@ def fault_reply(fault: Dict[str, Any],
         headers.update(_ratelimit_headers(fault["ratelimit_reset"]))
     if "body" in fault:
         ctype = fault.get("content_type", "application/json")
-        return Reply(status, fault["body"].encode("utf-8"), headers, ctype)
-    return json_reply(status, make_body(status), headers)
+        reply = Reply(status, fault["body"].encode("utf-8"), headers, ctype)
+    else:
+        reply = json_reply(status, make_body(status), headers)
+    reply.partial = bool(fault.get("partial"))
+    return reply
 
 
 def normalize_rate_limit(spec: Any) -> Optional[Tuple[int, float]]:
@@ -1060,7 +1065,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
             self.close_connection = True
         self.end_headers()
-        if self.command != "HEAD":
+        if reply.partial:
+            self.wfile.write(reply.body[: len(reply.body) // 2])
+            self.wfile.flush()
+            self._close_now()
+        elif self.command != "HEAD":
             self.wfile.write(reply.body)
 
     def _close_now(self) -> None:
@@ -1077,10 +1086,15 @@ class _RequestHandler(BaseHTTPRequestHandler):
 class StandIn:
     """The stand-in server running in a background thread."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        """Prepare (but do not start) a server on a loopback address."""
+    def __init__(self, host: str = "127.0.0.1", port: int = 0,
+                 tls: Optional[Tuple[str, str]] = None) -> None:
+        """Prepare (but do not start) a server on a loopback address.
+
+        tls: (certificate file, key file) to serve https instead of http.
+        """
         self.host = check_loopback(host)
         self.port = port
+        self.tls = tls
         self.state = StandInState()
         self.router = default_router()
         self.state.alert_listeners.extend(self.router.alert_listeners)
@@ -1090,7 +1104,8 @@ class StandIn:
     @property
     def url(self) -> str:
         """Base URL, e.g. http://127.0.0.1:PORT."""
-        return "http://%s:%d" % (self.host, self.port)
+        scheme = "https" if self.tls else "http"
+        return "%s://%s:%d" % (scheme, self.host, self.port)
 
     def start(self) -> str:
         """Start listening and serving; return the base URL."""
@@ -1098,6 +1113,13 @@ class StandIn:
             return self.url
         self.state.stop_event.clear()
         server = _Server((self.host, self.port), self.state, self.router)
+        if self.tls:
+            import ssl
+
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self.tls)
+            server.socket = context.wrap_socket(server.socket,
+                                                server_side=True)
         self.port = server.server_address[1]
         self._server = server
         self._thread = threading.Thread(

@@ -14,7 +14,8 @@ import java.util.TimeZone;
  * plugin Java maps; script plugins of other services get RD_* variables instead,
  * so this class turns the maps into the variables a script plugin would see:
  * RD_CONFIG_*, RD_NOTIFICATION_TRIGGER, RD_EXECUTION_*, RD_JOB_*, RD_OPTION_*,
- * RD_EXPORT_* and RD_GLOBALS_*. Secure option values are never exported.
+ * RD_EXPORT_*, RD_GLOBALS_* and RD_RUNDECK_BASE. Secure option values are never
+ * exported.
  */
 final class ScriptEnvironment {
     private ScriptEnvironment() {
@@ -39,6 +40,11 @@ final class ScriptEnvironment {
         putOptions(env, map(context.get("option")), map(context.get("secureOption")));
         putScalars(env, "export", map(context.get("export")));
         putScalars(env, "globals", map(context.get("globals")));
+        // Script plugins see rundeck.base too; the outbox lives under it.
+        String base = System.getProperty("rdeck.base");
+        if (base != null && !base.isEmpty()) {
+            put(env, "rundeck", "base", base);
+        }
         return env;
     }
 
