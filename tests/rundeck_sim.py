@@ -68,11 +68,17 @@ def notify(
     exec_id: int = 42, extra: Optional[List[str]] = None,
     props: Optional[Dict[str, str]] = None, timeout: float = 180,
     provider: str = "pagerduty-send-event",
+    data: Optional[Dict[str, object]] = None,
 ) -> Tuple[bool, str]:
-    """postNotification through the harness: (its result, its log)."""
+    """postNotification through the harness: (its result, its log).
+
+    ``data`` replaces the sample job's execution data when given.
+    """
+    if data is None:
+        data = execution_data(trigger, exec_id)
     with tempfile.TemporaryDirectory() as tmp:
         execution = Path(tmp, "execution.json")
-        execution.write_text(json.dumps(execution_data(trigger, exec_id)))
+        execution.write_text(json.dumps(data))
         cfg = Path(tmp, "config.json")
         cfg.write_text(json.dumps(config))
         cmd = ["java", "-jar", str(HARNESS), "notify", str(jar),

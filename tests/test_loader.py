@@ -4,12 +4,13 @@ descriptions the job form shows, and notifications end to end."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
 import build
 from jobenv import KEY
-from rundeck_sim import SECURE_VALUE, describe, notify
+from rundeck_sim import SECURE_VALUE, describe, execution_data, notify
 from standin.server import StandIn
 
 SEND = "pagerduty-send-event"
@@ -206,3 +207,115 @@ def test_loader_runs_each_rest_provider(jar, pd, keys, provider, extra_config):
         assert not ok
         assert "pagerduty-start-incident-workflow" in log
     assert TOKEN not in log
+
+
+def log_lines(log, text):
+    """The log lines that contain ``text``."""
+    return [line for line in log.splitlines() if text in line]
+
+
+def test_loader_delivers_with_values_past_the_kernel_limit(jar, pd):
+    """Linux refuses any environment string over 128 KB: such values are
+    cut to 32,000 characters, each with a WARN line naming it."""
+    data = execution_data("failure")
+    nodes = ["db-%04d.eu-west-1.example.internal" % i for i in range(5000)]
+    data["failedNodeListString"] = ",".join(nodes)
+    data["failedNodeList"] = nodes
+    notes = "release-notes " * 10000
+    data["context"]["option"]["notes"] = notes
+    ok, log = notify(jar, "failure", config(pd, summary="S" * 140000),
+                     data=data)
+    assert ok, log[-3000:]
+    [event] = events(pd)
+    details = event["payload"]["custom_details"]
+    for sent in (details["options"]["notes"],
+                 details["execution"]["failed_nodes"]):
+        assert len(sent) == 32000 and sent.endswith("\u2026")
+    assert len(event["payload"]["summary"]) == 1024
+    for name in ("RD_EXECUTION_FAILEDNODELISTSTRING", "RD_OPTION_NOTES",
+                 "RD_CONFIG_SUMMARY"):
+        [line] = log_lines(log, name)
+        assert line.startswith("WARN") and "32000" in line
+    assert notes[:200] not in log and "SSSSSSSS" not in log
+
+
+def test_loader_bounds_the_whole_environment(jar, pd):
+    """Values under the cap may still add up past what exec accepts: the
+    largest options are left out first, named in one WARN line."""
+    data = execution_data("failure")
+    # 100 options of 30,000 characters: 3 MB, past Linux's 2 MB in all.
+    options = {"opt%02d" % i: ("v%02d " % i) * 7500 for i in range(100)}
+    data["context"]["option"].update(options)
+    ok, log = notify(jar, "failure", config(pd), data=data)
+    assert ok, log[-3000:]
+    [event] = events(pd)
+    assert event["event_action"] == "trigger"
+    [line] = log_lines(log, "left out")
+    assert line.startswith("WARN")
+    left_out = set(re.findall(r"RD_OPTION_OPT\d\d", line))
+    assert 60 < len(left_out) < 100
+    assert "RD_OPTION_ENV" not in line
+    assert "v01 v01" not in log
+
+
+def test_loader_masks_a_secure_option_pasted_into_a_property(jar, pd):
+    ok, log = notify(jar, "failure",
+                     config(pd, dedupe_key="x-${option.db_password}"))
+    assert ok, log
+    [seen] = pd.requests()
+    assert seen["json"]["dedup_key"] == "x-[secure]"
+    assert SECURE_VALUE not in seen["body"]
+    assert SECURE_VALUE not in log
+
+
+def test_loader_leaves_secret_properties_and_short_values_alone(jar, pd):
+    """integration_key is meant to hold a secret; a value under four
+    characters would mangle ordinary text."""
+    fragment = KEY[8:20]
+    data = execution_data("failure")
+    secure = {"db_password": SECURE_VALUE, "pin": "ab1", "part": fragment}
+    data["context"]["secureOption"] = secure
+    data["context"]["option"].update(secure)
+    cfg = config(pd, dedupe_key="x-${option.pin}-${option.part}")
+    ok, log = notify(jar, "failure", cfg, data=data)
+    assert ok, log
+    [seen] = pd.requests()
+    assert seen["json"]["routing_key"] == KEY
+    assert seen["json"]["dedup_key"] == "x-ab1-[secure]"
+    assert fragment not in log
+
+
+def test_loader_continuation_lines_keep_the_level_of_their_record(jar, pd):
+    script = ("echo ERROR: first >&2; echo Traceback line >&2; "
+              'echo "  third" >&2; echo INFO: fine >&2; echo after info >&2; '
+              "echo plain out; exit 3")
+    framework = ("framework.plugin.Notification.%s.interpreter=sh -c '%s'\n"
+                 % (SEND, script))
+    ok, log = notify(jar, "failure", config(pd),
+                     props={"--framework-props": framework})
+    assert not ok
+
+    def level(text):
+        [line] = log_lines(log, "%s: %s" % (SEND, text))
+        return line.split()[0]
+
+    assert level("ERROR: first") == "ERROR"
+    assert level("Traceback line") == "ERROR"
+    assert level("  third") == "ERROR"
+    assert level("INFO: fine") == "INFO"
+    assert level("after info") == "INFO"
+    assert level("plain out") == "INFO"
+    assert level("notification failed (exit status 3)") == "ERROR"
+
+
+def test_loader_reads_only_ascii_digits_as_the_timeout(jar, pd):
+    """Integer.parseInt takes "+1" (and other scripts' digits); Python
+    does not. Read as the default 60 s, a 17 s script is not killed."""
+    framework = ("framework.plugin.Notification.%s.interpreter="
+                 "sh -c 'sleep 17'\n" % SEND)
+    project = "project.plugin.Notification.%s.timeout=+1\n" % SEND
+    ok, log = notify(jar, "failure", config(pd),
+                     props={"--framework-props": framework,
+                            "--project-props": project}, timeout=120)
+    assert ok, log
+    assert "timed out" not in log

@@ -28,9 +28,12 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Pattern;
 
 import static pdrundeck.loader.ScriptProcess.LOG;
 
@@ -43,6 +46,8 @@ public abstract class PagerDutyNotification
 
     static final int DEFAULT_TIMEOUT = 60;
     static final int MAX_TIMEOUT = 600;
+    /** What settings.py accepts for "timeout"; [0-9] is ASCII-only in Java too. */
+    private static final Pattern TIMEOUT_DIGITS = Pattern.compile("[0-9]{1,3}");
     /** Time beyond the script's own timeout for Python start-up and clean exit. */
     static final int GRACE_SECONDS = 15;
 
@@ -102,17 +107,21 @@ public abstract class PagerDutyNotification
         }
         // Fails on a broken descriptor, rather than running without the properties.
         Description description = descriptor.describe(provider);
+        Set<String> secrets = StoredSecrets.secretProperties(description);
+        // First of all: a secure option pasted into a property goes no further.
+        Map<Object, Object> masked =
+                SecureOptions.mask(provider, config, executionData, secrets);
         // Key Storage paths become their secrets, or nothing runs at all.
         Map<Object, Object> withSecrets =
-                StoredSecrets.resolve(description, config, services);
+                StoredSecrets.resolve(description, masked, services);
         Path contents = Bundle.bundled().contentsDir();
         Path script = scriptPath(contents, descriptor.scriptFile(provider));
         // The command line gets the configured values: a secret in argv would show
         // in every process listing. Secrets travel in the environment only.
         List<String> command = ScriptCommand.build(descriptor.interpreter(provider),
-                script, descriptor.scriptArgs(provider), config);
-        Map<String, String> contract = ScriptEnvironment.contract(
-                String.valueOf(trigger), executionData, withSecrets);
+                script, descriptor.scriptArgs(provider), masked);
+        Map<String, String> contract = contract(
+                provider, String.valueOf(trigger), executionData, withSecrets, secrets);
         int timeout = timeoutSeconds(config.get("timeout"));
         LOG.debug("{}: running {} for trigger {}",
                 provider, script.getFileName(), trigger);
@@ -133,15 +142,47 @@ public abstract class PagerDutyNotification
         return script;
     }
 
-    /** The "timeout" property in seconds: 60 if absent or unreadable, kept to 1..600. */
-    static int timeoutSeconds(Object value) {
-        int seconds;
-        try {
-            seconds = Integer.parseInt(String.valueOf(value).trim());
-        } catch (NumberFormatException e) {
-            seconds = DEFAULT_TIMEOUT;
+    /** The RD_* variables, kept to what a process can be started with. */
+    private static Map<String, String> contract(String provider, String trigger,
+            Map<?, ?> executionData, Map<?, ?> config, Set<String> secrets) {
+        Map<String, String> contract =
+                ScriptEnvironment.contract(trigger, executionData, config);
+        Set<String> whole = new HashSet<>();
+        for (String property : secrets) {
+            whole.add(ScriptEnvironment.name("config", property));
         }
+        ContractBounds.apply(provider, contract, whole);
+        return contract;
+    }
+
+    /**
+     * The "timeout" property in seconds, read as the Python side reads it: one to
+     * three ASCII digits once stripped. Integer.parseInt would also take "+5",
+     * "0005" or digits of other scripts, which Python refuses, and the two sides
+     * would disagree on the limit. Anything else is 60; the result is kept to 1..600.
+     */
+    static int timeoutSeconds(Object value) {
+        String text = value == null ? "" : stripped(value.toString());
+        int seconds = TIMEOUT_DIGITS.matcher(text).matches()
+                ? Integer.parseInt(text) : DEFAULT_TIMEOUT;
         return Math.max(1, Math.min(MAX_TIMEOUT, seconds));
+    }
+
+    /** Python's str.strip(): its white space is Java's, plus the Unicode spaces. */
+    private static String stripped(String text) {
+        int start = 0;
+        int end = text.length();
+        while (start < end && isPythonSpace(text.charAt(start))) {
+            start++;
+        }
+        while (end > start && isPythonSpace(text.charAt(end - 1))) {
+            end--;
+        }
+        return text.substring(start, end);
+    }
+
+    private static boolean isPythonSpace(char c) {
+        return Character.isWhitespace(c) || Character.isSpaceChar(c) || c == '\u0085';
     }
 
     private static Description describe(String provider) {

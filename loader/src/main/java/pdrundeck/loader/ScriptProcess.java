@@ -41,8 +41,7 @@ final class ScriptProcess {
         try {
             process = builder.start();
         } catch (IOException e) {
-            LOG.error("{}: cannot run the interpreter \"{}\" ({}); the notification needs"
-                    + " python3 3.8 or later", provider, command.get(0), reason(e));
+            logStartFailure(provider, command.get(0), e);
             return false;
         }
         try {
@@ -106,8 +105,9 @@ final class ScriptProcess {
         try (BufferedReader reader = new BufferedReader(
                 new InputStreamReader(stream, StandardCharsets.UTF_8))) {
             String line;
+            OutputLevel level = OutputLevel.INFO;
             while ((line = reader.readLine()) != null) {
-                logLine(provider, line);
+                level = logLine(provider, line, level);
             }
         } catch (IOException e) {
             // The stream closes under us when the process tree is killed.
@@ -115,20 +115,67 @@ final class ScriptProcess {
     }
 
     /**
-     * The Python side logs "LEVEL: name: message". Keeping that level lets its errors
-     * show in Rundeck's server log, whose root logger is at WARN by default.
+     * The Python side logs "LEVEL: message". Keeping that level lets its errors show
+     * in Rundeck's server log, whose root logger is at WARN by default. A record can
+     * span lines (a traceback, a multi-line message), so a line without a level of
+     * its own continues the level of the stream's last line that had one. Returns
+     * the level for the next line.
      */
-    static void logLine(String provider, String line) {
+    static OutputLevel logLine(String provider, String line, OutputLevel previous) {
         String text =
                 line.length() > MAX_LINE ? line.substring(0, MAX_LINE) + "..." : line;
-        if (text.startsWith("ERROR:") || text.startsWith("CRITICAL:")) {
-            LOG.error("{}: {}", provider, text);
-        } else if (text.startsWith("WARNING:")) {
-            LOG.warn("{}: {}", provider, text);
-        } else if (text.startsWith("DEBUG:")) {
-            LOG.debug("{}: {}", provider, text);
+        OutputLevel level = OutputLevel.of(text);
+        if (level == null) {
+            level = previous;
+        }
+        level.log(provider, text);
+        return level;
+    }
+
+    /** The levels of Python's logging, as the server log gets them. */
+    enum OutputLevel {
+        ERROR, WARN, INFO, DEBUG;
+
+        /** The level a line's prefix names, or null for a line without one. */
+        static OutputLevel of(String text) {
+            if (text.startsWith("ERROR:") || text.startsWith("CRITICAL:")) {
+                return ERROR;
+            } else if (text.startsWith("WARNING:")) {
+                return WARN;
+            } else if (text.startsWith("INFO:")) {
+                return INFO;
+            } else if (text.startsWith("DEBUG:")) {
+                return DEBUG;
+            }
+            return null;
+        }
+
+        void log(String provider, String text) {
+            switch (this) {
+                case ERROR:
+                    LOG.error("{}: {}", provider, text);
+                    break;
+                case WARN:
+                    LOG.warn("{}: {}", provider, text);
+                    break;
+                case DEBUG:
+                    LOG.debug("{}: {}", provider, text);
+                    break;
+                default:
+                    LOG.info("{}: {}", provider, text);
+            }
+        }
+    }
+
+    /** E2BIG (error=7) is about the environment's size, not about the interpreter. */
+    private static void logStartFailure(String provider, String interpreter,
+            IOException e) {
+        if (String.valueOf(e.getMessage()).contains("error=7,")) {
+            LOG.error("{}: cannot start the script ({}): its arguments and environment"
+                    + " are too large", provider, reason(e));
         } else {
-            LOG.info("{}: {}", provider, text);
+            LOG.error("{}: cannot run the interpreter \"{}\" ({}); the notification"
+                    + " needs python3 3.8 or later", provider, interpreter, reason(e));
         }
     }
 

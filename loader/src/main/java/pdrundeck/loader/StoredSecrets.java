@@ -9,8 +9,10 @@ import org.rundeck.storage.api.StorageException;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The valueConversion STORAGE_PATH_AUTOMATIC_READ of script plugins, which Rundeck
@@ -41,6 +43,17 @@ final class StoredSecrets {
         // The option may be the String from a descriptor or Rundeck's own enum.
         return options != null && options.get(CONVERSION_OPTION) != null
                 && AUTOMATIC_READ.equals(options.get(CONVERSION_OPTION).toString());
+    }
+
+    /** The names of the properties that {@link #readsStorage} is true for. */
+    static Set<String> secretProperties(Description description) {
+        Set<String> names = new HashSet<>();
+        for (Property property : description.getProperties()) {
+            if (readsStorage(property)) {
+                names.add(property.getName());
+            }
+        }
+        return names;
     }
 
     /** True for a value that names a Key Storage path rather than the secret itself. */
