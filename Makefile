@@ -2,6 +2,7 @@
 # make test     the fast suites: unit, stand-in, loader in Rundeck's classes
 # make demo     a job that fails then succeeds, and what PagerDuty received
 # make test-rundeck   the suite in a real Rundeck (needs its war; README)
+# make bench    cost per notification; writes BENCHMARKS.md
 
 PYTHON ?= python3
 VENV := .venv
@@ -9,7 +10,7 @@ PY := $(VENV)/bin/python
 READY := $(VENV)/.ready
 HARNESS := tests/harness/target/harness.jar
 
-.PHONY: all build test test-rundeck demo check clean
+.PHONY: all build test test-rundeck demo bench check clean
 
 all: build
 
@@ -38,6 +39,9 @@ test-rundeck: build
 
 demo: build $(HARNESS)
 	$(PY) tests/demo.py
+
+bench: build $(HARNESS)
+	$(PY) bench/bench.py
 
 clean:
 	rm -rf build dist tests/harness/target .pytest_cache

@@ -8,10 +8,11 @@ module writes that data for a sample job and runs the harness.
 from __future__ import annotations
 
 import json
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
+
+from leakscan import run_captured
 
 ROOT = Path(__file__).resolve().parent.parent
 HARNESS = ROOT / "tests" / "harness" / "target" / "harness.jar"
@@ -87,8 +88,9 @@ def notify(
             path = Path(tmp, flag.strip("-") + ".properties")
             path.write_text(text)
             cmd += [flag, str(path)]
-        result = subprocess.run(cmd + (extra or []), capture_output=True,
-                                text=True, timeout=timeout)
+        result = run_captured("harness notify " + provider,
+                              cmd + (extra or []), capture_output=True,
+                              text=True, timeout=timeout)
     if result.returncode not in (0, 1):
         raise RuntimeError("harness failed: " + result.stderr[-2000:])
     return "result=true" in result.stdout, result.stdout + result.stderr
@@ -96,7 +98,8 @@ def notify(
 
 def describe(jar: Path) -> Dict[str, object]:
     """The Descriptions Rundeck would show for the jar's providers."""
-    result = subprocess.run(
+    result = run_captured(
+        "harness describe",
         ["java", "-jar", str(HARNESS), "describe", str(jar)],
         capture_output=True, text=True, timeout=180, check=True,
     )

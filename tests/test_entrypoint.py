@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from typing import Dict
 
 import pytest
 
 from jobenv import KEY, job_env
+from leakscan import run_captured
 from standin.schema import validate_events_request
 from standin.server import StandIn
 
@@ -46,7 +46,8 @@ def run(tree, pd, env: Dict[str, str], lang="C.UTF-8"):
     full = {"PATH": os.environ["PATH"], "LANG": lang, "LC_ALL": lang}
     full.update(env)
     full.setdefault("RD_CONFIG_EVENTS_URL", pd.url)
-    result = subprocess.run(
+    result = run_captured(
+        "entrypoint send-event",
         [sys.executable, "-S", str(tree / "pagerduty_notify.py"),
          "send-event"],
         env=full, capture_output=True, timeout=120,
@@ -101,7 +102,7 @@ def test_entrypoint_429_then_202_delivers(plugin_tree, pd):
     code, output = run(plugin_tree, pd, job_env())
     assert code == 0, output
     assert [r["status"] for r in pd.requests()] == [429, 202]
-    assert "retrying in 1.0 s" in output
+    assert "retrying in 1." in output
 
 
 def test_entrypoint_dropped_connection_then_202_delivers(plugin_tree, pd):

@@ -5,12 +5,12 @@ retired response play, and every request checked against the schema."""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 
 import pytest
 
 from jobenv import KEY, job_env
+from leakscan import run_captured
 from standin.schema import validate_events_request, validate_rest_request
 from standin.server import StandIn
 
@@ -49,7 +49,8 @@ def run(tree, pd, provider, trigger="avgduration", **config):
     else:
         config.setdefault("events_url", pd.url)
     env.update({"RD_CONFIG_" + k.upper(): v for k, v in config.items()})
-    result = subprocess.run(
+    result = run_captured(
+        "entrypoint " + provider,
         [sys.executable, "-S", str(tree / "pagerduty_notify.py"), provider],
         env=env, capture_output=True, timeout=120,
     )

@@ -15,6 +15,7 @@ import sys
 import pytest
 
 from jobenv import KEY, job_env
+from leakscan import run_captured
 from standin.server import StandIn
 
 
@@ -45,7 +46,8 @@ def pd():
 
 def _run(python, tree, env):
     full = dict(env, PATH=os.environ["PATH"], LANG="C")
-    result = subprocess.run(
+    result = run_captured(
+        "entrypoint on " + python,
         [python, "-S", str(tree / "pagerduty_notify.py"), "send-event"],
         env=full, capture_output=True, timeout=120,
     )

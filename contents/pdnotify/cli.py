@@ -11,16 +11,18 @@ from .errors import ConfigError, PluginError
 
 log = logging.getLogger("pdnotify")
 
-# Provider name in plugin.yaml's script-args -> its module's run().
+# Provider name in plugin.yaml's script-args -> its module's run();
+# flush-outbox is no provider: an admin runs it to deliver what waits.
 PROVIDERS = {
     "send-event": "send_event",
     "escalate-incident": "escalate",
     "run-response-play": "response_play",
     "start-incident-workflow": "workflow",
+    "flush-outbox": "outbox",
 }
 
 # Config properties that hold secrets; never logged (see log.Redactor).
-SECRET_PROPERTIES = ("integration_key", "api_key")
+SECRET_PROPERTIES = ("integration_key", "api_key", "proxy")
 
 
 def main(
@@ -38,6 +40,10 @@ def main(
     except PluginError as err:
         log.error("%s", err)
         return err.exit_code
+    except Exception:  # a bug: report it, through the redacting log
+        log.exception("internal error (please report this, with the lines "
+                      "below)")
+        return 1
 
 
 def _provider(args: List[str]) -> Callable[[env.Invocation], int]:

@@ -3,7 +3,8 @@
 The contract (README, "Environment"): ``RD_CONFIG_*`` holds the provider's
 properties, ``RD_NOTIFICATION_TRIGGER`` the trigger, ``RD_JOB_*``,
 ``RD_EXECUTION_*``, ``RD_OPTION_*``, ``RD_EXPORT_*`` and ``RD_GLOBALS_*``
-the notification's context. Nothing else in the package reads os.environ.
+the notification's context, ``RD_RUNDECK_BASE`` Rundeck's base folder (the
+outbox's default home). Nothing else in the package reads os.environ.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class Invocation:
     option: Dict[str, str]
     export: Dict[str, str]
     globals: Dict[str, str]
+    rundeck_base: str = ""
 
     @property
     def debug(self) -> bool:
@@ -57,7 +59,13 @@ def read(environ: Mapping[str, str]) -> Invocation:
     """Collect the contract's variables from an environment mapping."""
     groups: Dict[str, Dict[str, str]] = {g: {} for g in GROUPS.values()}
     config: Dict[str, str] = {}
-    for name, value in environ.items():
+    for name, raw in environ.items():
+        if not name.startswith("RD_"):
+            continue
+        # Bytes that were not UTF-8 arrive as lone surrogates; they would
+        # fail later, in a hash or a header. Replace them once, here.
+        value = raw.encode("utf-8", "surrogatepass").decode(
+            "utf-8", "replace")
         if name.startswith("RD_CONFIG_"):
             config[name[len("RD_CONFIG_"):].lower()] = value
             continue
@@ -66,4 +74,7 @@ def read(environ: Mapping[str, str]) -> Invocation:
                 groups[group][name[len(prefix):].lower()] = value
                 break
     trigger = environ.get("RD_NOTIFICATION_TRIGGER", "").strip().lower()
-    return Invocation(trigger=trigger, config=config, **groups)
+    base = environ.get("RD_RUNDECK_BASE", "").strip()
+    return Invocation(
+        trigger=trigger, config=config, rundeck_base=base, **groups
+    )

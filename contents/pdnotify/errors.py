@@ -31,3 +31,9 @@ class NotDeliveredError(PluginError):
     """PagerDuty could not be reached or kept failing within the time limit."""
 
     exit_code = 4
+
+
+class QueuedError(PluginError):
+    """Not delivered now; kept in the outbox for a later notification."""
+
+    exit_code = 5

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import socket
 from typing import Any, Dict, List, Optional
 from urllib.parse import urlsplit
@@ -61,7 +62,8 @@ def build(
         "payload": _payload(inv, settings, text),
         "client": "Rundeck",
     }
-    client_url = inv.job.get("serverurl") or _origin(inv.execution.get("href"))
+    client_url = _web_url(inv.job.get("serverurl")) or _origin(
+        _web_url(inv.execution.get("href")))
     if client_url:
         event["client_url"] = client_url
     links = _links(inv)
@@ -237,13 +239,37 @@ def fit_size(event: Dict[str, Any]) -> Dict[str, Any]:
 
 def _links(inv: Invocation) -> List[Dict[str, str]]:
     links = []
-    if inv.execution.get("href"):
+    execution = _web_url(inv.execution.get("href"))
+    if execution:
         text = "Rundeck execution %s" % inv.execution.get("id", "")
-        links.append({"href": inv.execution["href"], "text": text.strip()})
-    if inv.job.get("href"):
-        text = "Rundeck job %s" % job_title(inv)
-        links.append({"href": inv.job["href"], "text": text})
+        links.append({"href": execution, "text": text.strip()})
+    job = _web_url(inv.job.get("href"))
+    if job:
+        links.append({"href": job, "text": "Rundeck job %s" % job_title(inv)})
     return links
+
+
+def _web_url(value: Optional[str]) -> str:
+    """An absolute http(s) URL from the context, or "" if it is not one.
+
+    Context values come from Rundeck and its jobs, unchecked; PagerDuty
+    rejects the whole event over one bad link.
+    """
+    text = (value or "").strip()
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return ""
+    if parts.scheme in ("http", "https") and parts.netloc and not any(
+            c.isspace() for c in text):
+        return text
+    return ""
+
+
+# ISO 8601 as Rundeck writes it (…Z) and as PagerDuty's examples do.
+_TIMESTAMP = re.compile(
+    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?"
+    r"(Z|[+-]\d{2}(:?\d{2})?)?")
 
 
 def _images(raw: str) -> List[Dict[str, str]]:
@@ -262,8 +288,10 @@ def _images(raw: str) -> List[Dict[str, str]]:
 def _timestamp(inv: Invocation) -> str:
     ex = inv.execution
     if inv.trigger in ("start", "avgduration"):
-        return ex.get("datestartedw3c", "")
-    return ex.get("dateendedw3c") or ex.get("datestartedw3c", "")
+        value = ex.get("datestartedw3c", "")
+    else:
+        value = ex.get("dateendedw3c") or ex.get("datestartedw3c", "")
+    return value if _TIMESTAMP.fullmatch(value.strip()) else ""
 
 
 def _project(inv: Invocation) -> str:

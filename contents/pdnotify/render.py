@@ -22,6 +22,7 @@ RENDER_SECONDS = 5.0
 """The most one property's template may take; then its text is sent."""
 
 _MARKERS = ("{{", "{%", "{#")
+_SYNTAX = set("{}%#")
 
 
 def has_template(text: str) -> bool:
@@ -35,10 +36,13 @@ class Renderer:
     def __init__(self, context: Mapping[str, Any]) -> None:
         self._context = context
         self._env: Any = None
-        # Job data that looks like a template: longest first, so a value
-        # that contains another is set aside whole.
+        # Job data that could make up template syntax, even half of it
+        # ("{" next to "{ 7*7 }}"): longest first, so a value that contains
+        # another is set aside whole. Setting aside a value like "{" can
+        # leave the administrator's own template unrendered: safe, as the
+        # text then goes out as written.
         self._pasted = sorted(
-            {v for v in _strings(context) if has_template(v)},
+            {v for v in _strings(context) if _SYNTAX & set(v)},
             key=len, reverse=True,
         )
 
@@ -56,7 +60,8 @@ class Renderer:
         try:
             with deadline.limit(RENDER_SECONDS):
                 template = self._environment().from_string(guarded)
-                return _put_back(template.render(self._context), pasted)
+                return text_only(
+                    _put_back(template.render(self._context), pasted))
         except deadline.Overrun:
             log.warning("%s: template took longer than %g s; sending the "
                         "text as written", name, RENDER_SECONDS)
@@ -106,6 +111,11 @@ def _strings(value: Any) -> Iterator[str]:
     elif isinstance(value, Mapping):
         for item in value.values():
             yield from _strings(item)
+
+
+def text_only(text: str) -> str:
+    """Text that encodes as UTF-8: a lone surrogate becomes "?"."""
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def _describe(err: Exception) -> str:

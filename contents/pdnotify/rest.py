@@ -93,7 +93,8 @@ def email(config: Dict[str, str]) -> str:
     value = (config.get("email") or "").strip()
     if not value:
         raise ConfigError("email: is required and empty")
-    if not _EMAIL.fullmatch(value):
+    # ASCII only: it travels in an HTTP header (From).
+    if not _EMAIL.fullmatch(value) or not all(ord(c) < 128 for c in value):
         raise ConfigError(
             "email: %r does not look like an email address" % value[:80])
     return value
@@ -160,7 +161,7 @@ def _api_url(config: Dict[str, str]) -> str:
     override = (config.get("api_url") or "").strip()
     if override:
         return settings.base_url("api_url", override)
-    region = (config.get("region") or "us").strip().lower()
+    region = (config.get("region") or "").strip().lower() or "us"
     if region not in API_URLS:
         raise ConfigError(
             "region: %r is not one of %s" % (region[:40], ", ".join(API_URLS)))

@@ -112,10 +112,12 @@ class Sender:
     def _wait_or_give_up(
         self, attempt: int, last: str, hint: Optional[float]
     ) -> None:
-        # A server's hint is a floor, never a reason to hammer it: a
-        # "Retry-After: 0" still waits the backoff.
-        delay = backoff(attempt) if hint is None else max(hint,
-                                                          backoff(attempt))
+        delay = backoff(attempt)
+        if hint is not None and hint >= 1:
+            # The server's wait, spread by up to a tenth so that runs told
+            # the same wait don't all come back at once. A hint under a
+            # second ("Retry-After: 0") is no reason to hammer: backoff.
+            delay = hint * random.uniform(1.0, 1.1)
         left = self._deadline - self._clock()
         if delay + MIN_ATTEMPT > left:
             raise NotDeliveredError(
@@ -257,7 +259,7 @@ def _reason(err: Exception) -> str:
         inner = getattr(cause, "reason", None)
         if inner is None and cause.args:
             inner = getattr(cause.args[0], "reason", None)
-        if inner is None or inner is cause:
+        if not isinstance(inner, BaseException) or inner is cause:
             break
         cause = inner
     text = str(cause) or type(cause).__name__

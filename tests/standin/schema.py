@@ -131,7 +131,10 @@ def _is_url(value: Any) -> bool:
     """Check the OpenAPI 'url' format: an absolute http(s) URL."""
     if not isinstance(value, str):
         return True
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return False
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 

@@ -11,11 +11,12 @@ import java.util.Map;
 /** The command line: a command, its positional arguments and "--name value" options. */
 final class Arguments {
     private static final List<String> OPTIONS = Arrays.asList(
-            "--keys", "--project-props", "--framework-props", "--rdeck-base");
+            "--keys", "--project-props", "--framework-props", "--rdeck-base",
+            "--repeat");
     private static final String USAGE = "usage: describe JAR"
             + " | notify JAR PROVIDER TRIGGER EXECUTION.json CONFIG.json"
             + " [--keys FILE] [--project-props FILE] [--framework-props FILE]"
-            + " [--rdeck-base DIR]";
+            + " [--rdeck-base DIR] [--repeat N]";
 
     private final List<String> positional;
     private final Map<String, String> options;

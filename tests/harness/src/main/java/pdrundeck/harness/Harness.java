@@ -105,8 +105,17 @@ public final class Harness {
                 PropertyFiles.retriever(args.option("--project-props")),
                 PropertyFiles.retriever(args.option("--framework-props")),
                 HarnessServices.withKeys(args.option("--keys")));
-        boolean result = call.trigger(plugin, args.positional(2), data,
-                readJson(args.positional(4)));
+        Map<String, Object> config = readJson(args.positional(4));
+        // --repeat N: N calls in one JVM, as a running Rundeck makes them;
+        // each call's time goes to stdout for the benchmark.
+        int repeat = Integer.parseInt(String.valueOf(
+                args.option("--repeat") == null ? "1" : args.option("--repeat")));
+        boolean result = true;
+        for (int i = 0; i < repeat; i++) {
+            long start = System.nanoTime();
+            result &= call.trigger(plugin, args.positional(2), data, config);
+            System.out.println("call_ms=" + (System.nanoTime() - start) / 1e6);
+        }
         System.out.println("result=" + result);
         return result ? 0 : 1;
     }
