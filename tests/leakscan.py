@@ -11,7 +11,6 @@ together with capfd/capsys and the files under the test's tmp_path.
 from __future__ import annotations
 
 import json
-import os
 import stat
 import subprocess
 from pathlib import Path

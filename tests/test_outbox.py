@@ -20,7 +20,7 @@ import responses
 
 from jobenv import KEY, job_env
 from pdnotify import log as logsetup
-from pdnotify import outbox
+from pdnotify import outbox, spool
 from pdnotify.cli import main
 from standin.schema import validate_events_request
 from standin.server import StandIn
@@ -299,7 +299,7 @@ def test_entries_older_than_the_age_bound_are_dropped(tmp_path, capfd):
         name = "%020d-1-abcdef-%s.json" % (stamp, outbox._alert_hash(
             event(key)))
         entry = outbox.Entry(name, URL, event(key), "then")
-        outbox._write_new(box.path, entry.name, entry.data())
+        spool.write_new(box.path, entry.name, entry.data())
     accept_unless({})
     assert flush(tmp_path / "outbox") == 0
     assert sent() == [("trigger", "young")]

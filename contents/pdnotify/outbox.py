@@ -27,27 +27,20 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import errno
 import hashlib
 import json
 import logging
 import os
-import random
 import re
 import secrets
 import time
 from typing import Any, Dict, Iterator, List, Optional, Set
 
-from . import settings
+from . import settings, spool
 from .env import Invocation
 from .errors import ConfigError, NotDeliveredError, QueuedError, RejectedError
 from .settings import Network
 from .transport import Sender
-
-try:
-    import fcntl
-except ImportError:  # not on Windows: without flock there is no outbox
-    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +56,6 @@ FLUSH_SHARE = 0.5
 MIN_ENTRY_TIME = 0.5
 """Don't start delivering an entry with less time than this left."""
 
-LOCK_POLL = 0.05
-"""About this many seconds between tries while another process holds .lock."""
 
 STALE_TEMP = 3600
 """Seconds after which a temp file is a crashed writer's and is removed."""
@@ -154,7 +145,7 @@ class Outbox:
                 *DEFAULT_DIR))
         if not path:
             return None
-        if fcntl is None:
+        if spool.fcntl is None:
             log.warning("outbox: not available here (no flock); not used")
             return None
         return cls(path)
@@ -165,18 +156,18 @@ class Outbox:
             return
         for folder in (self.path, self.sending, self.rejected,
                        self.unreadable):
-            _private_dir(folder)
+            spool.private_dir(folder)
         self._ready = True
 
     def names(self) -> List[str]:
         """The waiting entries' file names, oldest first."""
-        return _entry_names(self.path)
+        return spool.entry_names(self.path)
 
     def waiting_for(self, event: Dict[str, Any]) -> Optional[str]:
         """The newest entry of the event's alert waiting or being sent."""
         wanted = _alert_hash(event)
         try:
-            found = [n for n in self.names() + _entry_names(self.sending)
+            found = [n for n in self.names() + spool.entry_names(self.sending)
                      if _hash_of(n) == wanted]
         except OSError:
             return None  # deliver_waiting() already said it can't be read
@@ -189,7 +180,7 @@ class Outbox:
         fd = os.open(os.path.join(self.path, ".lock"),
                      os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            yield _flock_by(fd, deadline)
+            yield spool.flock_by(fd, deadline)
         finally:
             os.close(fd)  # releases the lock
 
@@ -198,7 +189,7 @@ class Outbox:
     ) -> None:
         """Deliver what waits before a notification's own event."""
         try:
-            if not self.names() and not _entry_names(self.sending):
+            if not self.names() and not spool.entry_names(self.sending):
                 return
             with self.locked(deadline) as held:
                 if not held:
@@ -207,7 +198,7 @@ class Outbox:
                     return
                 report = self.flush(deadline, network)
         except OSError as err:
-            log.error("outbox: cannot use %s", _os_text(err))
+            log.error("outbox: cannot use %s", spool.os_text(err))
             return
         report.log(self.path)
 
@@ -227,7 +218,7 @@ class Outbox:
                                       MIN_ENTRY_TIME), network=network)
         # Alerts whose older event a live notification is sending now: their
         # entries wait, or they could overtake it should that send fail.
-        busy = {_hash_of(n) for n in _entry_names(self.sending)}
+        busy = {_hash_of(n) for n in spool.entry_names(self.sending)}
         # Routing keys that could not be delivered now: their later entries
         # wait too, which keeps each alert's order (and PagerDuty's rate
         # limit is per routing key anyway).
@@ -249,7 +240,7 @@ class Outbox:
         """Keep a copy in sending/ while the event is sent, flock'd."""
         self.prepare()
         entry = Entry(_new_name(event), url, event, _utc_now())
-        fd = _write_new(self.sending, entry.name, entry.data(), lock=True)
+        fd = spool.write_new(self.sending, entry.name, entry.data(), lock=True)
         return InFlight(self, entry, fd)
 
     def queue(self, url: str, event: Dict[str, Any], error: str,
@@ -259,7 +250,7 @@ class Outbox:
         after = _ns_of(earlier) if earlier else 0
         entry = Entry(_new_name(event, after), url, event, _utc_now(),
                       0 if earlier else 1, error)
-        _write_new(self.path, entry.name, entry.data())
+        spool.write_new(self.path, entry.name, entry.data())
         self.prune_if_free()
         return entry.name
 
@@ -271,7 +262,7 @@ class Outbox:
                     self._prune(Report())
         except OSError as err:
             # The event is already safe on disk; the next flush prunes.
-            log.debug("outbox: bounds not applied now: %s", _os_text(err))
+            log.debug("outbox: bounds not applied now: %s", spool.os_text(err))
 
     def _deliver(self, sender: Sender, entry: Entry, report: Report) -> bool:
         """Send one entry; False if it must wait for a later try."""
@@ -293,8 +284,8 @@ class Outbox:
         # Removed only now that PagerDuty accepted it: a crash before this
         # line sends it once more next time, and PagerDuty folds the repeat
         # into the same alert by its dedup_key. Sent twice, never lost.
-        _unlink(os.path.join(self.path, entry.name))
-        _fsync_dir(self.path)
+        spool.unlink(os.path.join(self.path, entry.name))
+        spool.fsync_dir(self.path)
         report.delivered += 1
         log.info("outbox: delivered %s (%s, queued %s, status %d)",
                  entry.name, entry.alert, entry.queued, reply.status)
@@ -305,9 +296,9 @@ class Outbox:
         message = _scrub(str(err), entry)
         reason = {"time": _utc_now(), "status": err.status,
                   "message": message}
-        _write_new(self.rejected, entry.name, entry.data(rejected=reason))
-        _unlink(os.path.join(self.path, entry.name))
-        _fsync_dir(self.path)
+        spool.write_new(self.rejected, entry.name, entry.data(rejected=reason))
+        spool.unlink(os.path.join(self.path, entry.name))
+        spool.fsync_dir(self.path)
         log.error("%s; %s moved to %s, not retried", message, entry.alert,
                   os.path.join(self.rejected, entry.name))
 
@@ -315,7 +306,7 @@ class Outbox:
         """Count the failed try in the entry, which keeps its place."""
         entry.attempts += 1
         entry.last_error = _scrub(str(err), entry)
-        _write_new(self.path, entry.name, entry.data())
+        spool.write_new(self.path, entry.name, entry.data())
         log.warning("%s; %s waits for a later notification (%d tries)",
                     entry.last_error, entry.alert, entry.attempts)
 
@@ -327,10 +318,10 @@ class Outbox:
         except FileNotFoundError:
             return None
         except (OSError, ValueError, _Unreadable) as err:
-            reason = _os_text(err) if isinstance(err, OSError) else str(err)
+            reason = spool.os_text(err) if isinstance(err, OSError) else str(err)
         target = os.path.join(self.unreadable, name)
         os.replace(path, target)
-        _fsync_dir(self.path)
+        spool.fsync_dir(self.path)
         report.unreadable += 1
         log.error("outbox: %s is not a readable entry (%s); moved to %s",
                   name, reason, target)
@@ -338,25 +329,25 @@ class Outbox:
 
     def _recover(self, report: Report) -> None:
         """Queue again own events of notifications that died sending."""
-        for name in _entry_names(self.sending):
+        for name in spool.entry_names(self.sending):
             path = os.path.join(self.sending, name)
             try:
                 fd = os.open(path, os.O_RDONLY)
             except FileNotFoundError:
                 continue
             try:
-                if not _orphaned(fd, path):
+                if not spool.orphaned(fd, path):
                     continue
                 if os.path.exists(os.path.join(self.path, name)):
                     # It was queued; its notification died before it could
                     # remove this copy.
-                    _unlink(path)
+                    spool.unlink(path)
                     continue
                 os.rename(path, os.path.join(self.path, name))
             finally:
                 os.close(fd)
-            _fsync_dir(self.sending)
-            _fsync_dir(self.path)
+            spool.fsync_dir(self.sending)
+            spool.fsync_dir(self.path)
             report.recovered += 1
             log.warning(
                 "outbox: %s was being sent when its notification stopped; "
@@ -380,8 +371,8 @@ class Outbox:
         if not names:
             return
         for name in names:
-            _unlink(os.path.join(self.path, name))
-        _fsync_dir(self.path)
+            spool.unlink(os.path.join(self.path, name))
+        spool.fsync_dir(self.path)
         report.dropped += len(names)
         log.warning("outbox: dropped the %d oldest waiting events, never "
                     "delivered, because %s (oldest %s)", len(names), why,
@@ -411,8 +402,8 @@ class InFlight:
     def done(self) -> None:
         """PagerDuty answered: remove the copy, then drop its lock."""
         try:
-            _unlink(self.path)
-            _fsync_dir(self.box.sending)
+            spool.unlink(self.path)
+            spool.fsync_dir(self.box.sending)
         finally:
             self._close()
 
@@ -420,16 +411,16 @@ class InFlight:
         """Not delivered: queue it under its own name; return the name."""
         self.entry.attempts, self.entry.last_error = 1, error
         try:
-            _write_new(self.box.path, self.entry.name, self.entry.data())
-            _unlink(self.path)
+            spool.write_new(self.box.path, self.entry.name, self.entry.data())
+            spool.unlink(self.path)
         except OSError:
             # No room for the updated copy: queue the one already on disk.
             os.replace(self.path, os.path.join(self.box.path,
                                                self.entry.name))
         finally:
             self._close()
-        _fsync_dir(self.box.sending)
-        _fsync_dir(self.box.path)
+        spool.fsync_dir(self.box.sending)
+        spool.fsync_dir(self.box.path)
         self.box.prune_if_free()
         return self.entry.name
 
@@ -454,7 +445,7 @@ def run(inv: Invocation) -> int:
             report = box.flush(deadline, network) if held else None
     except OSError as err:
         raise ConfigError(
-            "flush-outbox: cannot use the outbox %s" % _os_text(err)
+            "flush-outbox: cannot use the outbox %s" % spool.os_text(err)
         ) from None
     if report is None:
         raise QueuedError(
@@ -480,98 +471,16 @@ def _flush_status(box: Outbox, report: Report) -> int:
     return 0
 
 
-def _private_dir(folder: str) -> None:
-    """Make a folder only its owner can enter, or check an existing one."""
-    with contextlib.suppress(FileExistsError):
-        os.makedirs(folder, 0o700)
-    info = os.stat(folder)
-    if info.st_uid != os.geteuid():
-        # Files another user would write here, Rundeck could not read.
-        raise PermissionError(
-            errno.EPERM, "belongs to uid %d, not to this user (uid %d)"
-            % (info.st_uid, os.geteuid()), folder)
-    if info.st_mode & 0o777 != 0o700:
-        os.chmod(folder, 0o700)
 
 
-def _write_new(folder: str, name: str, data: bytes,
-               lock: bool = False) -> int:
-    """Write a file whole or not at all: temp file, fsync, rename.
-
-    ``lock``: the file is flock'd before its name appears, and the open
-    descriptor (holding the lock) is returned; else -1.
-    """
-    temp = os.path.join(folder, ".tmp-" + name)
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        if lock:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        os.fchmod(fd, 0o600)  # exactly 0600 whatever the umask
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-        os.replace(temp, os.path.join(folder, name))
-    except BaseException:
-        os.close(fd)
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-    _fsync_dir(folder)
-    if lock:
-        return fd
-    os.close(fd)
-    return -1
 
 
-def _fsync_dir(folder: str) -> None:
-    """Make a rename in the folder survive a power cut, where possible."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some file systems refuse it; the rename is atomic anyway
-    finally:
-        os.close(fd)
 
 
-def _flock_by(fd: int, deadline: float) -> bool:
-    """Take an exclusive flock, trying until the deadline (not forever)."""
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except BlockingIOError:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return False
-            time.sleep(min(left, LOCK_POLL * (0.5 + random.random())))
 
 
-def _orphaned(fd: int, path: str) -> bool:
-    """True if no live process holds this sending/ file any more."""
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False  # its notification is still sending it
-    try:
-        # Its owner may have removed it between our open and our lock.
-        return os.fstat(fd).st_ino == os.stat(path).st_ino
-    except FileNotFoundError:
-        return False
 
 
-def _entry_names(folder: str) -> List[str]:
-    """Entry-like file names in a folder, oldest first."""
-    try:
-        found = os.listdir(folder)
-    except FileNotFoundError:
-        return []
-    return sorted(n for n in found
-                  if n.endswith(".json") and not n.startswith("."))
 
 
 def _alert_hash(event: Dict[str, Any]) -> str:
@@ -642,16 +551,8 @@ def _scrub(text: str, entry: Entry) -> str:
     return text.replace(key, "****") if key else text
 
 
-def _unlink(path: str) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)
 
 
 def _utc_now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
-
-def _os_text(err: OSError) -> str:
-    """'<path>: <reason>' for an OSError, without a traceback."""
-    reason = err.strerror or str(err)
-    return "%s: %s" % (err.filename, reason) if err.filename else reason
