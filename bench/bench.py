@@ -20,7 +20,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from pathlib import Path
 from typing import Dict, List, Tuple
 
@@ -29,6 +28,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from jobenv import job_env  # noqa: E402
 from rundeck_sim import HARNESS, execution_data  # noqa: E402
+from rundeck_sim import extract_contents  # noqa: E402
 from standin.server import StandIn  # noqa: E402
 
 RUNS = int(os.environ.get("BENCH_RUNS", "21"))
@@ -51,18 +51,6 @@ PEAK = (
     "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
 )
 GOALS = {"ratio": 1.3, "memory_mb": 30.0, "burst": 1.2, "loader_s": 0.5}
-
-
-def extract(jar: Path, target: Path) -> Path:
-    """The jar's Python tree, as the loader extracts it."""
-    prefix = "pagerduty-notify/contents/"
-    with zipfile.ZipFile(jar) as zf:
-        for name in zf.namelist():
-            if name.startswith(prefix) and not name.endswith("/"):
-                path = target / name[len(prefix):]
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(zf.read(name))
-    return target / "pagerduty_notify.py"
 
 
 def timed(cmd: List[str], env: Dict[str, str]) -> float:
@@ -245,7 +233,7 @@ def main() -> int:
         return 2
     with tempfile.TemporaryDirectory() as tmp, StandIn() as pd:
         work = Path(tmp)
-        script = extract(jars[0], work / "tree")
+        script = extract_contents(jars[0], work / "tree")
         print("bench: %d runs each, interleaved" % RUNS, file=sys.stderr)
         o = overhead(script, pd, work)
         mem = peak_memory_mb(script, pd)

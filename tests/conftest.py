@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,8 @@ sys.path.insert(0, str(ROOT / "contents"))
 sys.path.insert(0, str(ROOT))
 
 import leakscan  # noqa: E402
+from rundeck_sim import extract_contents  # noqa: E402
+from standin.server import StandIn  # noqa: E402
 
 # A made-up integration key: 32 letters and digits, like a real one.
 KEY = "R0t3stK3yF0rPag3rDutyN0t1fy0001a"
@@ -40,14 +41,15 @@ def jar() -> Path:
 def plugin_tree(jar, tmp_path_factory) -> Path:
     """The Python tree from the jar, as the loader extracts it."""
     target = tmp_path_factory.mktemp("extracted")
-    prefix = "pagerduty-notify/contents/"
-    with zipfile.ZipFile(jar) as zf:
-        for name in zf.namelist():
-            if name.startswith(prefix) and not name.endswith("/"):
-                path = target / name[len(prefix):]
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(zf.read(name))
+    extract_contents(jar, target)
     return target
+
+
+@pytest.fixture(scope="module")
+def standin():
+    """A PagerDuty stand-in on 127.0.0.1 for the whole test module."""
+    with StandIn() as server:
+        yield server
 
 
 # ------------------------------------------------------------ secret scan

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
@@ -94,6 +95,18 @@ def notify(
     if result.returncode not in (0, 1):
         raise RuntimeError("harness failed: " + result.stderr[-2000:])
     return "result=true" in result.stdout, result.stdout + result.stderr
+
+
+def extract_contents(jar: Path, target: Path) -> Path:
+    """The jar's Python tree in target, as the loader extracts it."""
+    prefix = "pagerduty-notify/contents/"
+    with zipfile.ZipFile(jar) as zf:
+        for name in zf.namelist():
+            if name.startswith(prefix) and not name.endswith("/"):
+                path = target / name[len(prefix):]
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(zf.read(name))
+    return target / "pagerduty_notify.py"
 
 
 def describe(jar: Path) -> Dict[str, object]:

@@ -13,18 +13,11 @@ import pytest
 from jobenv import KEY, job_env
 from leakscan import run_captured
 from standin.schema import validate_events_request
-from standin.server import StandIn
 
 PD_400 = json.dumps({
     "status": "invalid event", "message": "Event object is invalid",
     "errors": ["'payload.source' is missing or blank"],
 })
-
-
-@pytest.fixture(scope="module")
-def standin():
-    with StandIn() as server:
-        yield server
 
 
 @pytest.fixture

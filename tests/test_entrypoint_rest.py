@@ -12,16 +12,9 @@ import pytest
 from jobenv import KEY, job_env
 from leakscan import run_captured
 from standin.schema import validate_events_request, validate_rest_request
-from standin.server import StandIn
 
 TOKEN = "y_NbAkKc66ryYTWUXYEu"
 EMAIL = "oncall@example.test"
-
-
-@pytest.fixture(scope="module")
-def standin():
-    with StandIn() as server:
-        yield server
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 
 from jobenv import KEY, job_env
-from standin.server import StandIn
 
 PD_400 = json.dumps({"status": "invalid event",
                      "message": "Event object is invalid",
@@ -62,12 +61,6 @@ MATRIX = [
     ("200 instead of 202", [{"status": 200, "body": "{}"}], 0, ["reply"],
      "accepted trigger"),
 ]
-
-
-@pytest.fixture(scope="module")
-def standin():
-    with StandIn() as server:
-        yield server
 
 
 def run(tree, env):

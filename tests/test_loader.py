@@ -11,15 +11,8 @@ import pytest
 import build
 from jobenv import KEY
 from rundeck_sim import SECURE_VALUE, describe, execution_data, notify
-from standin.server import StandIn
 
 SEND = "pagerduty-send-event"
-
-
-@pytest.fixture(scope="module")
-def standin():
-    with StandIn() as server:
-        yield server
 
 
 @pytest.fixture
