@@ -170,16 +170,20 @@ def _in_outbox(path: Path, root: Path) -> bool:
 
 
 def _private(path: Path) -> List[str]:
-    """An outbox file holding the key: 0600 in a 0700 folder."""
+    """An outbox file holding the key: 0600, in a folder others can't write.
+
+    The file's mode keeps the key; a folder others may write to would let
+    them swap entries (the outbox refuses one). A folder the plugin made
+    itself is 0700; one the administrator named keeps its mode."""
     problems = []
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode != 0o600:
         problems.append("%s holds a secret with mode %o, not 600"
                         % (path, mode))
     folder = stat.S_IMODE(path.parent.stat().st_mode)
-    if folder & 0o077:
+    if folder & 0o022:
         problems.append("%s holds a secret in a folder with mode %o, "
-                        "open to others" % (path, folder))
+                        "writable by others" % (path, folder))
     return problems
 
 

@@ -312,3 +312,15 @@ def test_loader_reads_only_ascii_digits_as_the_timeout(jar, pd):
                             "--project-props": project}, timeout=120)
     assert ok, log
     assert "timed out" not in log
+
+
+def test_loader_masks_secure_values_in_execution_data(jar, pd):
+    data = execution_data("failure")
+    data["argstring"] = "-env prod -db_password " + SECURE_VALUE
+    summary = "args {{ execution.argstring }}"
+    ok, log = notify(jar, "failure", config(pd, summary=summary), data=data)
+    assert ok, log
+    [seen] = pd.requests()
+    assert seen["json"]["payload"]["summary"] == (
+        "args -env prod -db_password [secure]")
+    assert SECURE_VALUE not in seen["body"] and SECURE_VALUE not in log

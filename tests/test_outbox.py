@@ -102,7 +102,6 @@ def test_not_delivered_event_is_queued_private_and_whole(
     tmp_path, capfd, fault, last
 ):
     box = tmp_path / "outbox"
-    box.mkdir(mode=0o755)
     responses.post(URL, **fault)
     assert send(box) == 5
     err = capfd.readouterr().err
@@ -464,3 +463,35 @@ def test_acceptance_pagerduty_down_then_back_loses_nothing(
         "b": ["trigger", "resolve"], "c": ["trigger"], "d": ["trigger"]}
     assert len(got) == 7
     assert files(path) == []
+
+
+@responses.activate
+def test_existing_outbox_folder_keeps_its_mode(tmp_path):
+    box = tmp_path / "shared"
+    box.mkdir()
+    box.chmod(0o750)
+    responses.post(URL, status=503, json=PD_503)
+    assert send(box) == 5
+    assert mode(box) == 0o750
+    assert [mode(box / name) for name in files(box)] == [0o600]
+
+
+@pytest.mark.parametrize("kind", ["writable by others", "a file"])
+@responses.activate
+def test_unusable_outbox_folder_is_refused_and_left_alone(
+    tmp_path, capfd, kind
+):
+    box = tmp_path / "box"
+    if kind == "a file":
+        box.write_text("not a folder")
+        box.chmod(0o644)
+    else:
+        box.mkdir()
+        box.chmod(0o1777)
+    before = mode(box)
+    responses.post(URL, status=503, json=PD_503)
+    assert send(box) == 4
+    assert mode(box) == before
+    err = capfd.readouterr().err
+    assert "outbox" in err and str(box) in err
+    assert "Traceback" not in err

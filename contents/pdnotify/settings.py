@@ -143,6 +143,11 @@ def _events_url(config: Dict[str, str]) -> str:
     return EVENTS_URLS[_choice(config, "region", tuple(EVENTS_URLS), "us")]
 
 
+def _without_credentials(raw: str) -> str:
+    """The URL as it may be shown: user and password replaced."""
+    return re.sub(r"(?<=//)[^/@\s]*@", "****@", raw)
+
+
 def base_url(name: str, raw: str) -> str:
     """Check a base URL override: http(s), a host, no path, query or secret."""
     try:
@@ -150,12 +155,12 @@ def base_url(name: str, raw: str) -> str:
         port = parts.port  # raises ValueError on a bad port
     except ValueError as err:
         raise ConfigError("%s: not a URL: %s" % (name, err)) from None
+    shown = _without_credentials(raw)[:80]
     if re.search(r"\s", raw) or port == 0:
-        raise ConfigError("%s: %r is not a usable URL" % (name, raw[:80]))
+        raise ConfigError("%s: %r is not a usable URL" % (name, shown))
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ConfigError(
-            "%s: must look like https://host[:port], got %r"
-            % (name, raw[:80])
+            "%s: must look like https://host[:port], got %r" % (name, shown)
         )
     if parts.username or parts.password:
         raise ConfigError("%s: must not contain credentials" % name)

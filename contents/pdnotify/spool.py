@@ -7,6 +7,7 @@ import contextlib
 import errno
 import os
 import random
+import stat
 import time
 from typing import List
 
@@ -20,17 +21,31 @@ LOCK_POLL = 0.05
 
 
 def private_dir(folder: str) -> None:
-    """Make a folder only its owner can enter, or check an existing one."""
-    with contextlib.suppress(FileExistsError):
+    """Make a folder only its owner can enter, or check an existing one.
+
+    An existing folder is never changed: outbox_dir may name a folder the
+    administrator uses for other things too.
+    """
+    try:
         os.makedirs(folder, 0o700)
+    except FileExistsError:
+        pass
+    else:
+        os.chmod(folder, 0o700)  # whatever the umask
+        return
     info = os.stat(folder)
+    if not stat.S_ISDIR(info.st_mode):
+        raise NotADirectoryError(errno.ENOTDIR, "not a folder", folder)
     if info.st_uid != os.geteuid():
         # Files another user would write here, Rundeck could not read.
         raise PermissionError(
             errno.EPERM, "belongs to uid %d, not to this user (uid %d)"
             % (info.st_uid, os.geteuid()), folder)
-    if info.st_mode & 0o777 != 0o700:
-        os.chmod(folder, 0o700)
+    if info.st_mode & 0o022:
+        # Others could add or swap entries in it.
+        raise PermissionError(
+            errno.EPERM, "others may write to it (mode %o); give the outbox "
+            "a folder of its own" % (info.st_mode & 0o7777), folder)
 
 
 def write_new(folder: str, name: str, data: bytes,
@@ -41,7 +56,14 @@ def write_new(folder: str, name: str, data: bytes,
     descriptor (holding the lock) is returned; else -1.
     """
     temp = os.path.join(folder, ".tmp-" + name)
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+    try:
+        fd = os.open(temp, flags, 0o600)
+    except FileExistsError:
+        # A writer killed mid-write left it. New names are unique, so only
+        # a rewrite under the outbox lock meets one: it is ours to replace.
+        os.unlink(temp)
+        fd = os.open(temp, flags, 0o600)
     try:
         if lock:
             fcntl.flock(fd, fcntl.LOCK_EX)

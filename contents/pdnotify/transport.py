@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import time
 from typing import Any, Callable, Dict, Optional
 
@@ -264,6 +265,5 @@ def _reason(err: Exception) -> str:
         cause = inner
     text = str(cause) or type(cause).__name__
     # urllib3 puts an object's repr before the reason: drop it.
-    if text.startswith("<") and ">: " in text:
-        text = text.split(">: ", 1)[1]
+    text = re.sub(r"<[^<>]* object at 0x[0-9a-f]+>: ?", "", text)
     return (text.splitlines() or [text])[0][:300]

@@ -151,6 +151,7 @@ public abstract class PagerDutyNotification
         for (String property : secrets) {
             whole.add(ScriptEnvironment.name("config", property));
         }
+        SecureOptions.maskContract(provider, contract, executionData, whole);
         ContractBounds.apply(provider, contract, whole);
         return contract;
     }

@@ -54,6 +54,29 @@ final class SecureOptions {
         return masked;
     }
 
+    /**
+     * The same for the rest of the contract (the execution's argstring, exported
+     * variables, ...): no variable but a secret property's carries a secure value.
+     */
+    static void maskContract(String provider, Map<String, String> contract,
+            Map<?, ?> executionData, Set<String> exempt) {
+        Pattern values = pattern(secureValues(executionData));
+        if (values == null) {
+            return;
+        }
+        for (Map.Entry<String, String> entry : contract.entrySet()) {
+            if (exempt.contains(entry.getKey())) {
+                continue;
+            }
+            Matcher matcher = values.matcher(entry.getValue());
+            if (matcher.find()) {
+                entry.setValue(matcher.replaceAll(Matcher.quoteReplacement(MASK)));
+                LOG.warn("{}: {} held the value of a secure option; it is passed"
+                        + " on as {}", provider, entry.getKey(), MASK);
+            }
+        }
+    }
+
     /** context.secureOption's values, as given and trimmed, long enough to mask. */
     static List<String> secureValues(Map<?, ?> executionData) {
         Object context = executionData.get("context");
