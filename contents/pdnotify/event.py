@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
-import socket
 from typing import Any, Dict, List, Optional
 from urllib.parse import urlsplit
 
@@ -80,6 +78,8 @@ def dedup_key(inv: Invocation, rendered: str) -> str:
     key = rendered.strip() or default_dedup_key(inv)
     if len(key) <= MAX_DEDUP_KEY_CHARS:
         return key
+    import hashlib  # only here: most keys are short
+
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
     return key[: MAX_DEDUP_KEY_CHARS - len(digest) - 1] + "~" + digest
 
@@ -158,6 +158,8 @@ def default_source(inv: Invocation) -> str:
         host = _host(url)
         if host:
             return host
+    import socket  # only here: Rundeck's URL names the host
+
     return socket.gethostname() or "rundeck"
 
 
