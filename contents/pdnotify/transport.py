@@ -121,11 +121,13 @@ class Sender:
             delay = hint * random.uniform(1.0, 1.1)
         left = self._deadline - self._clock()
         if delay + MIN_ATTEMPT > left:
+            asked = "" if hint is None or hint < 1 else (
+                " (PagerDuty asked to wait %g s)" % hint)
             raise NotDeliveredError(
                 "%s: not delivered within the %g s time limit after %d "
-                "attempt%s; last: %s" % (
+                "attempt%s; last: %s%s" % (
                     self.step, self._time_limit, attempt,
-                    "" if attempt == 1 else "s", last,
+                    "" if attempt == 1 else "s", last, asked,
                 )
             )
         log.warning(
