@@ -67,6 +67,13 @@ def expected(trigger, action, severity, summary, status, ended=True):
     }
 
 
+def send_accepted(env):
+    """main() with PagerDuty accepting the event; the event it sent."""
+    responses.post(URL, status=202, json=ACCEPTED)
+    assert main(["send-event"], env) == 0
+    return json.loads(responses.calls[0].request.body)
+
+
 JOB = "Rundeck job ops/db/nightly backup"
 TRIGGERS = [
     ("failure", "trigger", "error", JOB + " failed", "failed", True),
@@ -104,7 +111,6 @@ def test_send_event_eu_region_uses_eu_host():
 
 @responses.activate
 def test_send_event_properties_override_defaults_and_render_templates():
-    responses.post(URL, status=202, json=ACCEPTED)
     env = job_env(
         "failure",
         action="acknowledge",
@@ -115,8 +121,7 @@ def test_send_event_properties_override_defaults_and_render_templates():
         images="https://img.test/a.png, ,https://img.test/b.png",
         custom_details='{"team": "dba", "job": {"tier": "{{ option.version }}"}}',
     )
-    assert main(["send-event"], env) == 0
-    sent = json.loads(responses.calls[0].request.body)
+    sent = send_accepted(env)
     assert sent["event_action"] == "acknowledge"
     assert sent["dedup_key"] == "backup-infra"
     assert sent["payload"]["summary"] == "nightly backup broke on db1"
@@ -132,11 +137,9 @@ def test_send_event_properties_override_defaults_and_render_templates():
 
 @responses.activate
 def test_send_event_job_values_are_data_not_templates():
-    responses.post(URL, status=202, json=ACCEPTED)
     env = job_env("failure", summary="{{ job.name }} failed")
     env["RD_JOB_NAME"] = "{{ 7*7 }} {% if true %}x{% endif %}"
-    assert main(["send-event"], env) == 0
-    sent = json.loads(responses.calls[0].request.body)
+    sent = send_accepted(env)
     assert sent["payload"]["summary"] == (
         "{{ 7*7 }} {% if true %}x{% endif %} failed"
     )
@@ -144,10 +147,8 @@ def test_send_event_job_values_are_data_not_templates():
 
 @responses.activate
 def test_send_event_broken_template_sends_text_as_written(capfd):
-    responses.post(URL, status=202, json=ACCEPTED)
     env = job_env("failure", summary="{{ job.nosuch }} failed")
-    assert main(["send-event"], env) == 0
-    sent = json.loads(responses.calls[0].request.body)
+    sent = send_accepted(env)
     assert sent["payload"]["summary"] == "{{ job.nosuch }} failed"
     assert "summary: template error on line 1" in capfd.readouterr().err
 
@@ -174,10 +175,8 @@ def test_send_event_long_dedup_key_is_shortened_the_same_each_time():
 
 @responses.activate
 def test_send_event_oversize_event_drops_custom_details_with_note():
-    responses.post(URL, status=202, json=ACCEPTED)
     env = job_env(custom_details=json.dumps({"blob": "x" * 600000}))
-    assert main(["send-event"], env) == 0
-    sent = json.loads(responses.calls[0].request.body)
+    sent = send_accepted(env)
     assert "512 KB" in sent["payload"]["custom_details"]["note"]
     assert len(responses.calls[0].request.body) < 512000
 
@@ -252,21 +251,17 @@ def test_main_unknown_provider_fails_clearly(capfd):
 def test_send_event_value_rundeck_pasted_into_a_property_is_not_evaluated():
     # The job said summary "Deploy ${option.version} of {{ job.name }}";
     # Rundeck pasted the option's value before the plugin saw it.
-    responses.post(URL, status=202, json=ACCEPTED)
     env = job_env("failure", summary="Deploy {{ 7*7 }} of {{ job.name }}")
     env["RD_OPTION_VERSION"] = "{{ 7*7 }}"
-    assert main(["send-event"], env) == 0
-    sent = json.loads(responses.calls[0].request.body)
+    sent = send_accepted(env)
     assert sent["payload"]["summary"] == "Deploy {{ 7*7 }} of nightly backup"
 
 
 @responses.activate
 def test_send_event_pasted_value_alone_is_sent_as_text():
-    responses.post(URL, status=202, json=ACCEPTED)
     env = job_env("failure", summary="{% for x in range(9) %}{% endfor %}")
     env["RD_OPTION_VERSION"] = "{% for x in range(9) %}{% endfor %}"
-    assert main(["send-event"], env) == 0
-    sent = json.loads(responses.calls[0].request.body)
+    sent = send_accepted(env)
     assert sent["payload"]["summary"] == "{% for x in range(9) %}{% endfor %}"
 
 
@@ -282,10 +277,8 @@ def test_send_event_sandbox_blocks_unsafe_attributes(capfd):
 
 @responses.activate
 def test_send_event_blank_text_properties_fall_back_to_defaults():
-    responses.post(URL, status=202, json=ACCEPTED)
     env = job_env("failure", summary="   ", source=" ", action=" ")
-    assert main(["send-event"], env) == 0
-    sent = json.loads(responses.calls[0].request.body)
+    sent = send_accepted(env)
     assert sent["payload"]["summary"].startswith("Rundeck job ops/db/")
     assert sent["payload"]["source"] == "rundeck.test"
     assert sent["event_action"] == "trigger"

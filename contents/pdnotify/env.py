@@ -12,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Dict, Mapping
 
+from .errors import ConfigError
+
 TRIGGERS = ("start", "success", "failure", "avgduration", "retryablefailure")
 
 # Context groups: environment prefix -> name in the template context.
@@ -42,6 +44,15 @@ class Invocation:
         """True when the job runs at Rundeck's DEBUG log level."""
         level = self.execution.get("loglevel") or self.job.get("loglevel")
         return (level or "").upper() == "DEBUG"
+
+    def checked_trigger(self) -> str:
+        """The trigger, or a ConfigError when it is not one of Rundeck's."""
+        if self.trigger not in TRIGGERS:
+            raise ConfigError(
+                "RD_NOTIFICATION_TRIGGER: %r is not one of %s"
+                % (self.trigger[:40], ", ".join(TRIGGERS))
+            )
+        return self.trigger
 
     def context(self) -> Dict[str, object]:
         """The data templates see: no property values, so no secrets."""

@@ -11,7 +11,7 @@ from typing import Dict, Optional
 from urllib.parse import quote, urlencode
 
 from . import render, settings
-from .env import TRIGGERS, Invocation
+from .env import Invocation
 from .errors import ConfigError, RejectedError
 from .transport import Sender
 
@@ -42,11 +42,7 @@ class RestSettings:
 
 def rest_settings(inv: Invocation) -> RestSettings:
     """Check the properties the three REST providers share."""
-    if inv.trigger not in TRIGGERS:
-        raise ConfigError(
-            "RD_NOTIFICATION_TRIGGER: %r is not one of %s"
-            % (inv.trigger[:40], ", ".join(TRIGGERS))
-        )
+    inv.checked_trigger()
     config = inv.config
     renderer = render.Renderer(inv.context())
     incident_id = renderer.render(
@@ -62,7 +58,7 @@ def rest_settings(inv: Invocation) -> RestSettings:
         )
     return RestSettings(
         api_key=_api_key(config.get("api_key")),
-        api_url=_api_url(config),
+        api_url=settings.service_url(config, "api_url", API_URLS),
         timeout=settings.timeout(config),
         incident_id=incident_id,
         incident_key=incident_key,
@@ -155,14 +151,3 @@ def _api_key(raw: Optional[str]) -> str:
             "has spaces or control characters)" % len(key)
         )
     return key
-
-
-def _api_url(config: Dict[str, str]) -> str:
-    override = (config.get("api_url") or "").strip()
-    if override:
-        return settings.base_url("api_url", override)
-    region = (config.get("region") or "").strip().lower() or "us"
-    if region not in API_URLS:
-        raise ConfigError(
-            "region: %r is not one of %s" % (region[:40], ", ".join(API_URLS)))
-    return API_URLS[region]

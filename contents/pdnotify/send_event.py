@@ -11,7 +11,7 @@ import time
 from typing import Any, Dict, Optional
 
 from . import event, render, settings
-from .env import TRIGGERS, Invocation
+from .env import Invocation
 from .errors import (
     ConfigError, NotDeliveredError, PluginError, QueuedError, RejectedError,
 )
@@ -26,11 +26,7 @@ STEP = "send event"
 def run(inv: Invocation) -> int:
     """Build and send the event; 0 once PagerDuty accepted it."""
     started = time.monotonic()
-    if inv.trigger not in TRIGGERS:
-        raise ConfigError(
-            "RD_NOTIFICATION_TRIGGER: %r is not one of %s"
-            % (inv.trigger[:40], ", ".join(TRIGGERS))
-        )
+    inv.checked_trigger()
     checked = settings.event_settings(inv.config)
     text = render.render_all(render.Renderer(inv.context()), checked.text)
     body = event.build(inv, checked, text)

@@ -65,7 +65,7 @@ def event_settings(config: Dict[str, str]) -> EventSettings:
         integration_key=_integration_key(config.get("integration_key")),
         action=_choice(config, "action", ACTIONS),
         severity=_choice(config, "severity", SEVERITIES),
-        events_url=_events_url(config),
+        events_url=service_url(config, "events_url", EVENTS_URLS),
         timeout=timeout(config),
         text={k: config[k] for k in TEXT_PROPERTIES if config.get(k)},
         network=network(config),
@@ -136,11 +136,14 @@ def _choice(
     return value
 
 
-def _events_url(config: Dict[str, str]) -> str:
-    override = (config.get("events_url") or "").strip()
-    if override:
-        return base_url("events_url", override)
-    return EVENTS_URLS[_choice(config, "region", tuple(EVENTS_URLS), "us")]
+def service_url(
+    config: Dict[str, str], override: str, urls: Dict[str, str]
+) -> str:
+    """The override property's base URL, else the region's."""
+    value = (config.get(override) or "").strip()
+    if value:
+        return base_url(override, value)
+    return urls[_choice(config, "region", tuple(urls), "us")]
 
 
 def _without_credentials(raw: str) -> str:
